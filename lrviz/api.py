@@ -1,0 +1,44 @@
+"""The library's front door: a spec in any form -> a validated Spec -> a Trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lrviz.errors import SpecError
+from lrviz.spec import Spec, build_spec, load_spec, merge
+
+if TYPE_CHECKING:
+    from lrviz.flags import Invocation
+    from lrviz.trace import Trace
+
+
+def as_spec(spec: Spec | dict[str, Any] | str | Path) -> Spec:
+    """A validated spec from a Spec, a raw mapping (the YAML format) or a YAML path."""
+    if isinstance(spec, Spec):
+        return spec
+    if isinstance(spec, dict):
+        return build_spec(spec)
+    if isinstance(spec, (str, Path)):
+        return load_spec(spec)
+    raise SpecError(f"expected a spec mapping, a YAML path or a Spec, got {type(spec).__name__}")
+
+
+def simulate(spec: Spec | dict[str, Any] | str | Path) -> Trace:
+    """Run the real torch scheduler of ``spec`` and return its trace (SPEC section 4)."""
+    from lrviz.engine import simulate as run
+
+    return run(as_spec(spec))
+
+
+def spec_from_invocation(inv: Invocation) -> Spec:
+    """The spec a command line describes: a YAML file with flags on top, or flags alone."""
+    options: dict[str, Any] = {"locations": inv.locations}
+    if inv.max_steps is not None:
+        options["max_steps"] = inv.max_steps
+    if inv.file_raw is not None and inv.target is not None:
+        path = Path(inv.target)
+        raw = merge(inv.file_raw, inv.overlay)
+        raw.setdefault("name", path.stem)
+        return build_spec(raw, source=str(path), base_dir=path.parent, **options)
+    return build_spec(inv.overlay, base_dir=Path.cwd(), **options)

@@ -1,0 +1,187 @@
+"""Spec -> the real torch optimizer and scheduler -> the step loop -> a Trace.
+
+The loop is SPEC section 4 and nothing more: record every param group's lr (and
+momentum or beta1 where the scheduler cycles it), then ``scheduler.step()``. No
+``optimizer.step()`` runs; the optimizer is marked as stepped instead, which is the
+state a real training loop leaves it in, so torch's "scheduler before optimizer"
+warning does not fire. The engine never prints or plots.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import warnings
+from typing import Any
+
+import numpy as np
+
+from lrviz.errors import RunError, SpecError
+from lrviz.spec import SchedulerSpec, Spec
+from lrviz.trace import Trace
+
+
+def simulate(spec: Spec) -> Trace:
+    """Run ``spec`` against torch and return what the optimizer saw at every step."""
+    import torch
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        optimizer, beta = build_optimizer(spec)
+        scheduler = build_scheduler(spec.scheduler, optimizer, spec)
+        lrs, momenta, metric = _run(spec, optimizer, scheduler, beta)
+    seen: dict[str, None] = {}
+    for w in caught:
+        seen.setdefault(f"{w.category.__name__}: {w.message}", None)
+    return Trace(
+        spec=spec,
+        lrs=lrs,
+        momenta=momenta,
+        metric=metric,
+        warnings=tuple(seen),
+        torch_version=torch.__version__,
+        momentum_name="beta1" if beta else "momentum",
+    )
+
+
+# ---------------------------------------------------------------------------- optimizer
+
+
+def optimizer_class(name: str, where: str) -> type:
+    """The ``torch.optim`` optimizer named ``name`` (any case)."""
+    import torch.optim
+
+    from lrviz.catalog import suggest
+
+    names = {
+        n.lower(): n
+        for n in dir(torch.optim)
+        if inspect.isclass(getattr(torch.optim, n))
+        and issubclass(getattr(torch.optim, n), torch.optim.Optimizer)
+        and n != "Optimizer"
+    }
+    if name.lower() not in names:
+        options = sorted(names.values())
+        raise SpecError(
+            f"unknown optimizer {name!r}{suggest(name, options)}; torch.optim has: "
+            + ", ".join(options),
+            where,
+        )
+    cls: type = getattr(torch.optim, names[name.lower()])
+    return cls
+
+
+def build_optimizer(spec: Spec) -> tuple[Any, bool]:
+    """A fresh optimizer over one dummy parameter per group.
+
+    Returns it and whether momentum means Adam-style ``betas[0]``: a ``momentum`` key
+    given to an optimizer that has ``betas`` but no ``momentum`` sets beta1.
+    """
+    import torch
+
+    opt = spec.optimizer
+    cls = optimizer_class(opt.type, spec.where("optimizer.type"))
+    defaults = inspect.signature(cls).parameters
+    accepted = [p for p in defaults if p != "params"]
+    uses_betas = "momentum" not in accepted and "betas" in accepted
+
+    def keywords(values: dict[str, Any], path: str) -> dict[str, Any]:
+        out = {}
+        for key, value in values.items():
+            if key == "momentum" and uses_betas:
+                beta2 = defaults["betas"].default[1]
+                out["betas"] = (value, beta2)
+                continue
+            if key not in accepted:
+                from lrviz.catalog import suggest
+
+                raise SpecError(
+                    f"{cls.__name__} takes no keyword {key!r}{suggest(key, accepted)}; "
+                    f"it takes: {', '.join(accepted)}",
+                    spec.where(f"{path}.{key}"),
+                )
+            out[key] = tuple(value) if isinstance(value, list) else value
+        return out
+
+    base = keywords(opt.params, "optimizer")
+    raw_groups = opt.param_groups or ({},)
+    groups = [
+        {"params": [torch.zeros(1, requires_grad=True)],
+         **keywords(g, f"optimizer.param_groups[{i}]")}
+        for i, g in enumerate(raw_groups)
+    ]
+    try:
+        optimizer = cls(groups, **base)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise SpecError(f"torch rejected the optimizer: {exc}", spec.where("optimizer")) from None
+    # What a training loop's optimizer.step() leaves behind; see the module docstring.
+    optimizer._opt_called = True
+    return optimizer, uses_betas
+
+
+# ---------------------------------------------------------------------------- scheduler
+
+
+def scheduler_class(sched: SchedulerSpec) -> type:
+    module = importlib.import_module(sched.info.module)
+    cls: type = getattr(module, sched.info.name)
+    return cls
+
+
+def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec) -> Any:
+    """The torch scheduler for ``sched``, nested schedulers first, as user code would."""
+    cls = scheduler_class(sched)
+    kwargs = dict(sched.params)
+    if sched.children:
+        kwargs["schedulers"] = [build_scheduler(c, optimizer, spec) for c in sched.children]
+    try:
+        if sched.info.optimizer_arg:
+            return cls(optimizer, **kwargs)
+        return cls(optimizer=optimizer, **kwargs)
+    except (ValueError, TypeError, RuntimeError, ZeroDivisionError, ArithmeticError) as exc:
+        raise SpecError(f"torch rejected {sched.type}: {exc}", spec.where(sched.path)) from None
+
+
+# ---------------------------------------------------------------------------- the loop
+
+
+def _run(
+    spec: Spec, optimizer: Any, scheduler: Any, beta: bool
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    steps, groups = spec.steps, optimizer.param_groups
+    lrs = np.empty((len(groups), steps))
+    momenta = np.empty((len(groups), steps)) if spec.records_momentum else None
+    metric = np.full(steps, np.nan) if spec.metric is not None else None
+    lr_probes = [(lrs[i], g) for i, g in enumerate(groups)]
+    mom_probes = [] if momenta is None else [(momenta[i], g) for i, g in enumerate(groups)]
+    every = spec.steps_per_epoch if spec.interval == "epoch" else 1
+    last = every - 1
+    step = scheduler.step
+    values = spec.metric.values if spec.metric is not None else None
+    fed = 0
+    k = 0
+    try:
+        if values is None and every == 1 and not mom_probes and len(lr_probes) == 1:
+            row, group = lr_probes[0]  # the common case, kept as lean as torch's own loop
+            for k in range(steps):
+                row[k] = group["lr"]
+                step()
+            return lrs, momenta, metric
+        for k in range(steps):
+            for row, group in lr_probes:
+                row[k] = group["lr"]
+            for row, group in mom_probes:
+                row[k] = group["betas"][0] if beta else group["momentum"]
+            if k % every == last:
+                if values is None:
+                    step()
+                else:
+                    metric[k] = values[fed]  # type: ignore[index]
+                    step(values[fed])
+                    fed += 1
+    except Exception as exc:  # torch's own failure, as training would meet it
+        raise RunError(
+            f"{type(scheduler).__name__}.step() failed after step {k}: {exc}",
+            spec.source,
+        ) from exc
+    return lrs, momenta, metric

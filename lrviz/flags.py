@@ -1,0 +1,230 @@
+"""Command-line flags of ``plot`` (and the commands shaped like it), driven by the catalog.
+
+The flags a command takes depend on its first argument (a scheduler name, or a YAML
+spec whose scheduler names them), which a static Typer signature cannot express; so
+these commands hand their arguments here. :func:`parse` turns them into a raw spec
+overlay (shaped like the YAML format), with every key path remembered as the flag
+that set it so that errors name the flag the user typed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lrviz import catalog
+from lrviz.errors import SpecError
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class RunFlag:
+    """A flag every scheduler shares."""
+
+    flag: str
+    dest: str
+    help: str
+    metavar: str = ""  # empty for switches
+    short: str = ""
+    repeat: bool = False
+
+
+RUN_FLAGS: tuple[RunFlag, ...] = (
+    RunFlag("--steps", "steps", "training steps to simulate, rows of output "
+            "(default: long enough to show the whole schedule)", "N"),
+    RunFlag("--steps-per-epoch", "steps_per_epoch", "training steps in one epoch (default 1)",
+            "N"),
+    RunFlag("--interval", "interval", "when scheduler.step() runs: every `step` or every "
+            "`epoch`", "step|epoch"),
+    RunFlag("--lr", "lr", "the optimizer's initial lr (default 0.1); a comma list makes "
+            "one param group per value", "LR[,LR...]"),
+    RunFlag("--optimizer", "optimizer", "torch.optim optimizer (default SGD)", "NAME"),
+    RunFlag("--momentum", "momentum", "optimizer momentum, or beta1 for Adam-like optimizers "
+            "(default 0.9 for SGD)", "M"),
+    RunFlag("--metric-file", "metric_file", "ReduceLROnPlateau: CSV file of logged metric "
+            "values", "PATH"),
+    RunFlag("--metric-column", "metric_column", "ReduceLROnPlateau: the column of "
+            "--metric-file to feed", "COLUMN"),
+    RunFlag("--name", "name", "name of the run (default: scheduler alias or file name)", "NAME"),
+    RunFlag("--title", "title", "title of the figure", "TEXT"),
+    RunFlag("--output", "output", "file to write; format by suffix: .png .svg .pdf .csv "
+            ".json .md; repeatable (default: NAME.png)", "PATH", short="-o", repeat=True),
+    RunFlag("--max-steps", "max_steps", "refuse runs longer than this (default 50000000)", "N"),
+    RunFlag("--debug", "debug", "show the Python traceback of an error"),
+    RunFlag("--help", "help", "show this message and exit", short="-h"),
+)
+_RUN_BY_FLAG = {f.flag: f for f in RUN_FLAGS} | {f.short: f for f in RUN_FLAGS if f.short}
+
+
+@dataclass
+class Invocation:
+    """What the command line asked for."""
+
+    target: str | None = None  # scheduler name or spec path
+    scheduler: catalog.Scheduler | None = None  # the scheduler whose flags apply
+    file_raw: dict[str, Any] | None = None  # the spec file's contents, when target is a file
+    overlay: dict[str, Any] = field(default_factory=dict)  # raw spec keys set by flags
+    locations: dict[str, str] = field(default_factory=dict)
+    outputs: list[Path] = field(default_factory=list)
+    debug: bool = False
+    help: bool = False
+    max_steps: int | None = None
+
+    @property
+    def is_file(self) -> bool:
+        return self.file_raw is not None
+
+
+def is_spec_path(target: str) -> bool:
+    return target.lower().endswith(SPEC_SUFFIXES) or os.sep in target or os.path.isfile(target)
+
+
+def scheduler_flags(sched: catalog.Scheduler) -> dict[str, catalog.Param]:
+    """Each flag spelling (kebab-case and torch's own) of the scheduler's parameters.
+
+    A parameter whose flag is also a run flag (OneCycleLR's ``--steps-per-epoch``) is
+    reached through the run flag, which sets both.
+    """
+    out: dict[str, catalog.Param] = {}
+    for p in sched.params:
+        if p.kind == catalog.SCHEDULERS:
+            continue
+        for spelling in (p.flag, f"--{p.name}"):
+            if spelling not in _RUN_BY_FLAG:
+                out[spelling] = p
+    return out
+
+
+def parse(tokens: list[str]) -> Invocation:
+    """Parse ``[TARGET] [--flag VALUE]...`` into an :class:`Invocation`."""
+    inv = Invocation()
+    pairs = _split(tokens, inv)
+    if inv.target is None:
+        if pairs and not inv.help:
+            raise SpecError("give a scheduler name (see `lrviz list`) or a YAML spec first",
+                            pairs[0][0])
+        return inv
+    if is_spec_path(inv.target):
+        from lrviz.spec import load_yaml
+
+        inv.file_raw = load_yaml(inv.target)
+        sched_raw = inv.file_raw.get("scheduler")
+        kind = sched_raw.get("type") if isinstance(sched_raw, dict) else None
+        inv.scheduler = catalog.find(kind) if isinstance(kind, str) else None
+    else:
+        inv.scheduler = catalog.lookup(inv.target, inv.target)
+    if inv.help:
+        return inv
+    params = scheduler_flags(inv.scheduler) if inv.scheduler else {}
+    sched_overlay: dict[str, Any] = {}
+    for flag, value in pairs:
+        if flag in params:
+            param = params[flag]
+            key = f"scheduler.{param.name}"
+            if param.kind == catalog.EXPR and param.per_group and param.name in sched_overlay:
+                previous = sched_overlay[param.name]
+                sched_overlay[param.name] = [
+                    *(previous if isinstance(previous, list) else [previous]), value
+                ]
+            else:
+                sched_overlay[param.name] = value
+            inv.locations[key] = flag
+            continue
+        run = _RUN_BY_FLAG.get(flag)
+        if run is None:
+            known = [f.flag for f in RUN_FLAGS] + list(params)
+            owner = f" for {inv.scheduler.name}" if inv.scheduler else ""
+            raise SpecError(f"unknown option{owner}{catalog.suggest(flag, known)}; "
+                            f"`lrviz plot {inv.target} --help` lists them", flag)
+        _apply_run_flag(inv, run, flag, value, sched_overlay, params)
+    if not inv.is_file and inv.scheduler is not None:
+        sched_overlay["type"] = inv.scheduler.name
+        for p in inv.scheduler.params:  # name missing required parameters by their flag
+            spelled = inv.target if p.kind == catalog.SCHEDULERS else p.flag
+            inv.locations.setdefault(f"scheduler.{p.name}", spelled)
+    if sched_overlay:
+        inv.overlay["scheduler"] = {**inv.overlay.get("scheduler", {}), **sched_overlay}
+    return inv
+
+
+def _split(tokens: list[str], inv: Invocation) -> list[tuple[str, str]]:
+    """(flag, value) pairs; switches are handled here, the target is picked out."""
+    pairs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if not token.startswith("-") or token == "-" or _is_number(token):
+            if inv.target is None:
+                inv.target = token
+                continue
+            raise SpecError(f"unexpected argument {token!r}; options take the form --name VALUE",
+                            token)
+        flag, eq, value = token.partition("=")
+        run = _RUN_BY_FLAG.get(flag)
+        if run is not None and not run.metavar:
+            if eq:
+                raise SpecError("takes no value", flag)
+            setattr(inv, run.dest, True)
+            continue
+        if not eq:
+            if i >= len(tokens):
+                raise SpecError("expected a value after it", flag)
+            value = tokens[i]
+            i += 1
+        pairs.append((flag, value))
+    return pairs
+
+
+def _apply_run_flag(
+    inv: Invocation,
+    run: RunFlag,
+    flag: str,
+    value: str,
+    sched_overlay: dict[str, Any],
+    params: dict[str, catalog.Param],
+) -> None:
+    overlay, where = inv.overlay, inv.locations
+    dest = run.dest
+    if dest == "output":
+        inv.outputs.append(Path(value))
+    elif dest == "max_steps":
+        try:
+            inv.max_steps = int(value)
+        except ValueError:
+            raise SpecError(f"expected an integer, got {value!r}", flag) from None
+    elif dest in ("steps", "steps_per_epoch", "name", "title"):
+        overlay[dest] = value
+        where[dest] = flag
+        if f"--{dest.replace('_', '-')}" in {p.flag for p in params.values()}:
+            sched_overlay[dest] = value  # OneCycleLR's own steps_per_epoch
+            where[f"scheduler.{dest}"] = flag
+    elif dest == "interval":
+        sched_overlay["interval"] = value
+        where["scheduler.interval"] = flag
+    elif dest in ("optimizer", "momentum", "lr"):
+        opt = overlay.setdefault("optimizer", {})
+        key = "type" if dest == "optimizer" else dest
+        if dest == "lr" and "," in value:
+            opt["param_groups"] = [{"lr": v} for v in value.split(",")]
+            for i in range(len(opt["param_groups"])):
+                where[f"optimizer.param_groups[{i}].lr"] = flag
+        else:
+            opt[key] = value
+            where[f"optimizer.{key}"] = flag
+    elif dest in ("metric_file", "metric_column"):
+        metric = overlay.setdefault("metric", {})
+        key = dest.split("_")[1]
+        metric[key] = os.path.abspath(value) if key == "file" else value
+        where[f"metric.{key}"] = flag
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,71 @@
+"""Writers for a Trace: figures and data files, chosen by the output's suffix.
+
+Renderers know traces, never torch. Every file is written to a temporary sibling and
+renamed into place only when all outputs are ready, so a failure leaves nothing
+half-written and never truncates a file that was there before.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lrviz.errors import SpecError
+
+if TYPE_CHECKING:
+    from lrviz.trace import Trace
+
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+DATA_SUFFIXES = (".csv", ".json", ".md")
+SUFFIXES = FIGURE_SUFFIXES + DATA_SUFFIXES
+
+
+def check_outputs(paths: Sequence[Path], flag: str = "-o") -> None:
+    """Refuse, before anything runs, an output lrviz could not write."""
+    for path in paths:
+        where = f"{flag} {path}"
+        if path.suffix.lower() not in SUFFIXES:
+            raise SpecError(
+                f"unknown output format {path.suffix or '(no suffix)'!r}; "
+                f"expected one of {' '.join(SUFFIXES)}",
+                where,
+            )
+        if path.is_dir():
+            raise SpecError("is a folder; expected a file name", where)
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise SpecError(f"the folder {parent} does not exist", where)
+        if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise SpecError("not writable", where)
+
+
+def write_outputs(trace: Trace, paths: Sequence[Path]) -> list[Path]:
+    """Write ``trace`` to every path, all or nothing; returns the paths written."""
+    writers: dict[str, Callable[[Trace, Path], None]] = {}
+    if any(p.suffix.lower() in FIGURE_SUFFIXES for p in paths):
+        from lrviz.render.figure import save_figure
+
+        for suffix in FIGURE_SUFFIXES:
+            writers[suffix] = save_figure
+    from lrviz.render import data
+
+    writers.update({".csv": data.write_csv, ".json": data.write_json, ".md": data.write_markdown})
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path in paths:
+            # Same folder (so the rename is atomic), same suffix (so writers see the format).
+            temp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+            staged.append((temp, path))
+            writers[path.suffix.lower()](trace, temp)
+        for temp, path in staged:
+            os.replace(temp, path)
+    except OSError as exc:
+        where = str(exc.filename or "")
+        raise SpecError(f"cannot write the output ({exc.strerror or exc})", where) from None
+    finally:
+        for temp, _ in staged:
+            if temp.exists():
+                temp.unlink()
+    return [path for _, path in staged]

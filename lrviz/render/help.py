@@ -1,0 +1,102 @@
+"""Help and listings generated from the catalog: ``lrviz plot X --help`` and ``lrviz list``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from lrviz import catalog
+from lrviz.flags import RUN_FLAGS, scheduler_flags
+
+
+def default_text(param: catalog.Param) -> str:
+    """A parameter's default as a user would write it."""
+    if param.required:
+        return "required"
+    value: Any = param.default
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return "1/3" if value == 1 / 3 else f"{value:.6g}"
+    return str(value)
+
+
+def _console() -> Console:
+    return Console(highlight=False, markup=False)
+
+
+def _two_columns(title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", box=None,
+                  show_header=False, pad_edge=False, padding=(0, 2, 0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1)
+    return table
+
+
+def param_line(param: catalog.Param) -> str:
+    """The help of one parameter, its default and what it takes."""
+    extra = ""
+    if param.kind == catalog.EXPR:
+        extra = f"; an expression in {param.variable}"
+        if param.per_group:
+            extra += ", repeat the flag for one per param group"
+    elif param.per_group:
+        extra = "; a comma list gives one per param group"
+    return f"{param.help} [{default_text(param)}{extra}]"
+
+
+def print_plot_help(sched: catalog.Scheduler | None, target: str | None) -> None:
+    """Usage of ``plot``: for one scheduler (every constructor parameter), or in general."""
+    out = _console()
+    if sched is None:
+        out.print("Usage: lrviz plot SCHEDULER|SPEC.yaml [OPTIONS] [-o FILE]...\n")
+        out.print("Simulate the real torch scheduler and write plots and data. SCHEDULER is a "
+                  "name or alias below; options after it set its constructor parameters "
+                  "(`lrviz plot cyclic --help` lists them). Options given beside a YAML spec "
+                  "override the file.\n")
+        table = _two_columns("Schedulers")
+        for s in catalog.SCHEDULERS_TABLE:
+            table.add_row(", ".join(s.aliases), f"{s.name}: {s.help}")
+        out.print(table)
+    else:
+        what = target if target and catalog.find(target) is None else sched.alias
+        out.print(f"Usage: lrviz plot {what} [OPTIONS] [-o FILE]...\n")
+        out.print(f"{sched.module}.{sched.name}: {sched.help}.")
+        if sched.composite:
+            out.print("Its nested schedulers are written as a `schedulers:` list in a YAML spec.")
+        out.print("")
+        table = _two_columns(f"{sched.name} parameters [torch's default]")
+        seen: set[str] = set()
+        for flag, param in scheduler_flags(sched).items():
+            if param.name not in seen:
+                seen.add(param.name)
+                table.add_row(f"{flag} {param.metavar}", param_line(param))
+        out.print(table)
+        out.print(f"  Torch's own spelling works too: --{sched.params[0].name}.\n")
+    run = _two_columns("Run options (every scheduler)")
+    for f in RUN_FLAGS:
+        spelled = f"{f.short}, {f.flag}" if f.short else f"    {f.flag}"
+        run.add_row(f"{spelled} {f.metavar}".rstrip(), f.help)
+    out.print(run)
+
+
+def print_catalog() -> None:
+    """``lrviz list``: every scheduler with its aliases and parameters."""
+    out = _console()
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("scheduler", no_wrap=True)
+    table.add_column("alias: parameters [default]", ratio=1)
+    for s in catalog.SCHEDULERS_TABLE:
+        params = ", ".join(
+            p.name if p.required or p.kind == catalog.SCHEDULERS
+            else f"{p.name}={default_text(p)}"
+            for p in s.params
+        )
+        table.add_row(s.name, f"{', '.join(s.aliases)}: {params}")
+    out.print(table)
+    out.print("\n`lrviz plot NAME --help` explains each parameter of one scheduler.")

@@ -1,0 +1,739 @@
+"""The spec model: YAML files and command-line flags in, one validated spec out.
+
+Both front doors produce a plain mapping (the "raw" spec, shaped as the YAML format of
+SPEC section 3) and hand it to :func:`build_spec`, which checks every key against the
+catalog, converts values to their types, fills in the defaults lrviz chooses (run
+length, ``T_max``, ``total_steps``) and records in ``Spec.notes`` what it chose.
+Nothing here imports torch: the optimizer's own keywords are checked by the engine,
+which has torch at hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lrviz import catalog
+from lrviz.catalog import BOOL, CHOICE, EXPR, FLOAT, INT, INT_LIST, SCHEDULERS, Param
+from lrviz.errors import SpecError
+
+TOP_KEYS = ("name", "title", "steps", "steps_per_epoch", "optimizer", "scheduler", "metric")
+INTERVALS = ("step", "epoch")
+DEFAULT_OPTIMIZER: dict[str, Any] = {"type": "SGD", "lr": 0.1, "momentum": 0.9}
+# A run longer than this is refused unless the caller raises the cap: it guards
+# against a typo (an extra zero or two) filling memory at 8 bytes a value.
+MAX_STEPS = 50_000_000
+_FALLBACK_LENGTH = 1000  # when nothing in the spec hints at a natural length
+
+
+@dataclass(frozen=True)
+class SchedulerSpec:
+    """One scheduler: its catalog entry, its constructor keywords, its nested children."""
+
+    info: catalog.Scheduler
+    params: dict[str, Any]  # torch spelling; expressions are lrviz.expr.Expression
+    children: tuple[SchedulerSpec, ...] = ()
+    path: str = "scheduler"  # key path in the spec, for messages
+
+    @property
+    def type(self) -> str:
+        return self.info.name
+
+    def walk(self) -> list[SchedulerSpec]:
+        """This scheduler and every nested one, depth first."""
+        out = [self]
+        for child in self.children:
+            out.extend(child.walk())
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        for key, value in self.params.items():
+            out[key] = _plain(value)
+        if self.children:
+            out["schedulers"] = [c.to_dict() for c in self.children]
+        return out
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """The dummy optimizer: torch.optim class name, keywords, and per-group overrides."""
+
+    type: str
+    params: dict[str, Any]
+    param_groups: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def group_count(self) -> int:
+        return max(1, len(self.param_groups))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, **self.params}
+        if self.param_groups:
+            out["param_groups"] = [dict(g) for g in self.param_groups]
+        return out
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """The values fed to ``ReduceLROnPlateau.step``, one per scheduler step."""
+
+    values: tuple[float, ...]
+    source: dict[str, Any]  # how the spec described them (values, or file and column)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.source)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated, normalised spec: everything the engine needs, nothing left to default."""
+
+    name: str
+    title: str | None
+    steps: int
+    steps_per_epoch: int
+    interval: str
+    optimizer: OptimizerSpec
+    scheduler: SchedulerSpec
+    metric: MetricSpec | None = None
+    source: str | None = None  # file the spec came from, for messages
+    locations: dict[str, str] = field(default_factory=dict)  # key path -> flag
+    notes: tuple[str, ...] = ()  # defaults lrviz chose, to tell the user
+
+    @property
+    def scheduler_steps(self) -> int:
+        """How many times ``scheduler.step()`` runs (SPEC section 4)."""
+        return _scheduler_steps(self.steps, self.steps_per_epoch, self.interval)
+
+    @property
+    def records_momentum(self) -> bool:
+        """True when some scheduler of the spec cycles momentum (or Adam's beta1)."""
+        return any(
+            s.info.changes_momentum and s.params.get("cycle_momentum", True)
+            for s in self.scheduler.walk()
+        )
+
+    def where(self, path: str) -> str:
+        """Where a key path came from, for error messages: a flag or ``file: path``."""
+        if path in self.locations:
+            return self.locations[path]
+        return f"{self.source}: {path}" if self.source else path
+
+    def to_dict(self) -> dict[str, Any]:
+        """The normalised spec as plain data (YAML/JSON-able), with every default filled."""
+        out: dict[str, Any] = {"name": self.name}
+        if self.title:
+            out["title"] = self.title
+        out["steps"] = self.steps
+        out["steps_per_epoch"] = self.steps_per_epoch
+        out["optimizer"] = self.optimizer.to_dict()
+        out["scheduler"] = {**self.scheduler.to_dict(), "interval": self.interval}
+        if self.metric is not None:
+            out["metric"] = self.metric.to_dict()
+        return out
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a spec file as a raw mapping; every problem is a one-line SpecError."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("no such spec file", str(path)) from None
+    except IsADirectoryError:
+        raise SpecError("is a folder, expected a YAML spec file", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read the spec file ({exc})", str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise SpecError(f"invalid YAML at {at}{exc.problem}", str(path)) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"YAML error: {exc}", str(path)) from None
+    if data is None:
+        raise SpecError("the file is empty; expected a spec with a `scheduler:` key", str(path))
+    if not isinstance(data, dict):
+        raise SpecError(
+            f"expected a mapping of spec keys (scheduler:, steps:, ...), got a {_kind(data)}",
+            str(path),
+        )
+    return data
+
+
+def load_spec(
+    path: str | Path, overrides: dict[str, Any] | None = None, **kwargs: Any
+) -> Spec:
+    """Load and validate a YAML spec; ``overrides`` (a raw mapping) wins over the file."""
+    path = Path(path)
+    raw = load_yaml(path)
+    if overrides:
+        raw = merge(raw, overrides)
+    raw.setdefault("name", path.stem)
+    return build_spec(raw, source=str(path), base_dir=path.parent, **kwargs)
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``; mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# -------------------------------------------------------------------------- validation
+
+
+class _Checker:
+    """Validates one raw spec, naming every bad value by its key path."""
+
+    def __init__(self, source: str | None, locations: dict[str, str]) -> None:
+        self.source = source
+        self.locations = locations
+
+    def where(self, path: str) -> str:
+        if path in self.locations:
+            return self.locations[path]
+        return f"{self.source}: {path}" if self.source else path
+
+    def fail(self, path: str, message: str) -> SpecError:
+        return SpecError(message, self.where(path))
+
+    def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping, got {_show(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.fail(path, f"keys must be names, got {_show(key)}")
+            if allowed is not None and key not in allowed:
+                raise self.unknown(_join(path, key), key, allowed)
+        return value
+
+    def unknown(self, path: str, key: str, allowed: tuple[str, ...] | list[str]) -> SpecError:
+        hint = catalog.suggest(key, list(allowed))
+        return self.fail(path, f"unknown key{hint}; expected one of: {', '.join(allowed)}")
+
+    # ---- scalars
+
+    def number(self, value: Any, path: str) -> float:
+        if isinstance(value, bool) or value is None:
+            raise self.fail(path, f"expected a number, got {_show(value)}")
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise self.fail(path, f"expected a number, got {_show(value)}") from None
+        if not isinstance(value, (int, float)):
+            raise self.fail(path, f"expected a number, got {_show(value)}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise self.fail(path, f"expected a finite number, got {value}")
+        return number
+
+    def integer(self, value: Any, path: str) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        number = self.number(value, path) if not isinstance(value, bool) else None
+        if number is None or not number.is_integer():
+            raise self.fail(path, f"expected an integer, got {_show(value)}")
+        return int(number)
+
+    def boolean(self, value: Any, path: str) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
+            return _BOOL_WORDS[value.strip().lower()]
+        raise self.fail(path, f"expected true or false, got {_show(value)}")
+
+    def bounded(self, number: float, param: Param, path: str) -> None:
+        if param.positive and number <= 0:
+            raise self.fail(path, f"expected a number > 0, got {_num(number)}")
+        if param.minimum is not None and number < param.minimum:
+            what = "an integer" if param.kind in (INT, INT_LIST) else "a number"
+            raise self.fail(path, f"expected {what} >= {_num(param.minimum)}, got {_num(number)}")
+        if param.maximum is not None and number > param.maximum:
+            raise self.fail(path, f"expected a number <= {_num(param.maximum)}, got {_num(number)}")
+
+    # ---- scheduler parameters
+
+    def param(self, param: Param, value: Any, path: str, groups: int) -> Any:
+        if value is None and param.nullable:
+            return None
+        if param.per_group and isinstance(value, (list, tuple)):
+            if len(value) != groups:
+                raise self.fail(
+                    path,
+                    f"expected one value per param group ({groups}), got {len(value)}",
+                )
+            return [self.scalar(param, v, f"{path}[{i}]") for i, v in enumerate(value)]
+        if param.per_group and isinstance(value, str) and "," in value and param.kind != EXPR:
+            return self.param(param, [v for v in value.split(",")], path, groups)
+        return self.scalar(param, value, path)
+
+    def scalar(self, param: Param, value: Any, path: str) -> Any:
+        if param.kind in (INT, FLOAT):
+            number = self.integer(value, path) if param.kind == INT else self.number(value, path)
+            self.bounded(number, param, path)
+            return number
+        if param.kind == BOOL:
+            return self.boolean(value, path)
+        if param.kind == CHOICE:
+            if isinstance(value, str) and value.strip().lower() in param.choices:
+                return value.strip().lower()
+            hint = catalog.suggest(str(value).lower(), param.choices)
+            raise self.fail(
+                path, f"expected one of {', '.join(param.choices)}, got {_show(value)}{hint}"
+            )
+        if param.kind == INT_LIST:
+            items = value.split(",") if isinstance(value, str) else value
+            if isinstance(items, (int, float)) and not isinstance(items, bool):
+                items = [items]
+            if not isinstance(items, (list, tuple)):
+                raise self.fail(path, f"expected a list of integers, got {_show(value)}")
+            out = []
+            for i, item in enumerate(items):
+                number = self.integer(item, f"{path}[{i}]")
+                self.bounded(number, param, f"{path}[{i}]")
+                out.append(number)
+            return out
+        if param.kind == EXPR:
+            from lrviz.expr import parse_expression
+
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = repr(self.number(value, path))
+            if not isinstance(value, str):
+                raise self.fail(
+                    path, f"expected an expression in {param.variable}, got {_show(value)}"
+                )
+            return parse_expression(value, param.variable, self.where(path))
+        raise AssertionError(f"unhandled parameter kind {param.kind}")
+
+
+_BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True,
+               "false": False, "no": False, "off": False, "0": False}
+
+
+def build_spec(
+    raw: dict[str, Any],
+    *,
+    source: str | None = None,
+    base_dir: str | Path | None = None,
+    locations: dict[str, str] | None = None,
+    max_steps: int = MAX_STEPS,
+) -> Spec:
+    """Validate a raw spec mapping and fill in every default.
+
+    ``source`` names the file in messages, ``base_dir`` resolves metric file paths,
+    ``locations`` maps key paths that came from flags to the flag's name.
+    """
+    check = _Checker(source, dict(locations or {}))
+    check.mapping(raw, "", TOP_KEYS)
+    notes: list[str] = []
+
+    if "scheduler" not in raw:
+        raise SpecError("missing the `scheduler:` key (the scheduler to simulate)", source)
+    sched_raw = check.mapping(raw["scheduler"], "scheduler", None)
+    interval = sched_raw.get("interval", "step")
+    if interval not in INTERVALS:
+        raise check.fail(
+            "scheduler.interval", f"expected one of {', '.join(INTERVALS)}, got {_show(interval)}"
+        )
+    steps_per_epoch = 1
+    if raw.get("steps_per_epoch") is not None:
+        steps_per_epoch = check.integer(raw["steps_per_epoch"], "steps_per_epoch")
+        if steps_per_epoch < 1:
+            raise check.fail("steps_per_epoch", f"expected an integer >= 1, got {steps_per_epoch}")
+
+    optimizer = _optimizer(check, raw.get("optimizer"))
+    groups = optimizer.group_count
+    sched_raw = {k: v for k, v in sched_raw.items() if k != "interval"}
+    scheduler = _scheduler(check, sched_raw, "scheduler", groups, top=True)
+
+    metric = None
+    if scheduler.info.takes_metric or "metric" in raw:
+        metric = _metric(check, raw.get("metric"), base_dir, scheduler)
+    for child in scheduler.children:
+        for nested in child.walk():
+            if nested.info.takes_metric:
+                raise check.fail(
+                    nested.path,
+                    f"{nested.type} cannot be nested in {scheduler.type} "
+                    "(torch steps it without a metric)",
+                )
+
+    if raw.get("steps") is not None:
+        steps = check.integer(raw["steps"], "steps")
+        if steps < 1:
+            raise check.fail("steps", f"expected an integer >= 1, got {steps}")
+    else:
+        length = _natural_length(scheduler, metric)
+        steps = length * steps_per_epoch if interval == "epoch" else length
+        notes.append(f"steps not given: simulating {steps} steps to show the whole schedule")
+    if steps > max_steps:
+        raise check.fail(
+            "steps",
+            f"{steps} steps would need about {_bytes(steps * 8 * (groups + 2))} of memory; "
+            f"the cap is {max_steps} (raise it with --max-steps)",
+        )
+
+    sched_steps = _scheduler_steps(steps, steps_per_epoch, interval)
+    scheduler = _fill_lengths(check, scheduler, sched_steps, notes)
+    if metric is not None and len(metric.values) < sched_steps:
+        raise check.fail(
+            "metric",
+            f"expected at least {sched_steps} metric values (one per scheduler step), "
+            f"got {len(metric.values)}",
+        )
+
+    name = raw.get("name")
+    if name is None:
+        name = scheduler.info.alias
+    if not isinstance(name, str) or not name.strip() or "/" in name or "\\" in name:
+        raise check.fail("name", f"expected a plain name (no slashes), got {_show(name)}")
+    title = raw.get("title")
+    if title is not None and not isinstance(title, str):
+        title = str(title)
+    return Spec(
+        name=name.strip(),
+        title=title,
+        steps=steps,
+        steps_per_epoch=steps_per_epoch,
+        interval=interval,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        metric=metric,
+        source=source,
+        locations=check.locations,
+        notes=tuple(notes),
+    )
+
+
+def _optimizer(check: _Checker, value: Any) -> OptimizerSpec:
+    if value is None:
+        return OptimizerSpec(DEFAULT_OPTIMIZER["type"], {"lr": 0.1, "momentum": 0.9})
+    check.mapping(value, "optimizer", None)
+    kind = value.get("type", "SGD")
+    if not isinstance(kind, str) or not kind.strip():
+        raise check.fail("optimizer.type", f"expected a torch.optim class name, got {_show(kind)}")
+    params: dict[str, Any] = {"lr": DEFAULT_OPTIMIZER["lr"]}
+    if kind.strip().lower() == "sgd":
+        params["momentum"] = DEFAULT_OPTIMIZER["momentum"]
+    for key, item in value.items():
+        if key in ("type", "param_groups"):
+            continue
+        params[key] = _optimizer_value(check, item, f"optimizer.{key}")
+    groups: list[dict[str, Any]] = []
+    raw_groups = value.get("param_groups")
+    if raw_groups is not None:
+        if not isinstance(raw_groups, list) or not raw_groups:
+            raise check.fail(
+                "optimizer.param_groups", "expected a non-empty list of mappings ({lr: 0.1})"
+            )
+        for i, group in enumerate(raw_groups):
+            path = f"optimizer.param_groups[{i}]"
+            check.mapping(group, path, None)
+            groups.append({k: _optimizer_value(check, v, f"{path}.{k}") for k, v in group.items()})
+    return OptimizerSpec(kind.strip(), params, tuple(groups))
+
+
+def _optimizer_value(check: _Checker, value: Any, path: str) -> Any:
+    """Optimizer keywords are checked against torch by the engine; here: numbers are numbers."""
+    if isinstance(value, (list, tuple)):
+        return [_optimizer_value(check, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return check.number(value, path) if isinstance(value, float) else value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return check.number(number, path)
+    raise check.fail(path, f"expected a number, a flag or a list, got {_show(value)}")
+
+
+def _scheduler(
+    check: _Checker, raw: dict[str, Any], path: str, groups: int, top: bool = False
+) -> SchedulerSpec:
+    if "type" not in raw:
+        raise check.fail(path, "missing `type:` (a scheduler name such as CyclicLR or cosine)")
+    kind = raw["type"]
+    if not isinstance(kind, str):
+        raise check.fail(f"{path}.type", f"expected a scheduler name, got {_show(kind)}")
+    info = catalog.lookup(kind, check.where(f"{path}.type"))
+    allowed = ("type", *(("interval",) if top else ()), *info.param_names)
+    params: dict[str, Any] = {}
+    children: list[SchedulerSpec] = []
+    for key, value in raw.items():
+        if key == "type":
+            continue
+        if key not in info.param_names:
+            raise check.unknown(_join(path, key), key, allowed)
+        param = info.param(key)
+        key_path = _join(path, key)
+        if param.kind == SCHEDULERS:
+            if not isinstance(value, list) or not value:
+                raise check.fail(key_path, "expected a non-empty list of scheduler specs")
+            for i, item in enumerate(value):
+                child_path = f"{key_path}[{i}]"
+                child_raw = check.mapping(item, child_path, None)
+                children.append(_scheduler(check, child_raw, child_path, groups))
+            continue
+        params[key] = check.param(param, value, key_path, groups)
+    if info.composite and not children:
+        raise check.fail(
+            _join(path, "schedulers"),
+            f"{info.name} needs nested schedulers, written as a `schedulers:` list in a YAML spec",
+        )
+    for param in info.params:
+        if param.name in raw or param.kind == SCHEDULERS:
+            continue
+        if param.required and param.name != info.length_param:
+            raise check.fail(
+                _join(path, param.name), f"{info.name} requires {param.name}: {param.help}"
+            )
+    _check_relations(check, info, params, path, len(children))
+    return SchedulerSpec(info, params, tuple(children), path)
+
+
+def _check_relations(
+    check: _Checker, info: catalog.Scheduler, params: dict[str, Any], path: str, children: int
+) -> None:
+    """Rules between parameters that torch accepts but no training run wants, or rejects late."""
+    if info.name == "CyclicLR":
+        low, high = _as_list(params["base_lr"]), _as_list(params["max_lr"])
+        for i, (lo, hi) in enumerate(zip(low, high, strict=False)):
+            if lo > hi:
+                raise check.fail(
+                    _join(path, "base_lr"),
+                    f"base_lr ({_num(lo)}) is above max_lr ({_num(hi)})"
+                    + (f" in param group {i}" if len(low) > 1 else "")
+                    + "; expected base_lr <= max_lr",
+                )
+    milestones = params.get("milestones", [])
+    if info.name == "SequentialLR" and len(milestones) != children - 1:
+        raise check.fail(
+            _join(path, "milestones"),
+            f"expected {children - 1} milestone(s) for {children} schedulers, "
+            f"got {len(milestones)}",
+        )
+    for key in ("base_momentum", "max_momentum"):
+        if key in params and info.changes_momentum:
+            low = _as_list(params.get("base_momentum", info.param("base_momentum").default))
+            high = _as_list(params.get("max_momentum", info.param("max_momentum").default))
+            if any(lo > hi for lo, hi in zip(low, high, strict=False)):
+                raise check.fail(
+                    _join(path, "base_momentum"), "expected base_momentum <= max_momentum"
+                )
+            break
+
+
+def _metric(
+    check: _Checker, raw: Any, base_dir: str | Path | None, scheduler: SchedulerSpec
+) -> MetricSpec:
+    if not scheduler.info.takes_metric:
+        raise check.fail("metric", f"only ReduceLROnPlateau takes a metric, not {scheduler.type}")
+    if raw is None:
+        raise check.fail(
+            "metric",
+            "ReduceLROnPlateau needs a metric: `metric: {values: [...]}` or "
+            "`metric: {file: log.csv, column: val_loss}` (flags: --metric-file, --metric-column)",
+        )
+    check.mapping(raw, "metric", ("values", "file", "column"))
+    if "values" in raw:
+        if "file" in raw:
+            raise check.fail("metric", "give either `values:` or `file:`, not both")
+        values = raw["values"]
+        if isinstance(values, str):
+            values = values.split(",")
+        if not isinstance(values, list) or not values:
+            raise check.fail("metric.values", "expected a non-empty list of numbers")
+        nums = tuple(check.number(v, f"metric.values[{i}]") for i, v in enumerate(values))
+        return MetricSpec(nums, {"values": list(nums)})
+    if "file" not in raw:
+        raise check.fail("metric", "expected `values:` or `file:` (with `column:`)")
+    return _metric_file(check, raw, base_dir)
+
+
+def _metric_file(check: _Checker, raw: dict[str, Any], base_dir: str | Path | None) -> MetricSpec:
+    name = raw["file"]
+    if not isinstance(name, str) or not name:
+        raise check.fail("metric.file", f"expected a path to a CSV file, got {_show(name)}")
+    path = Path(name)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except FileNotFoundError:
+        raise check.fail("metric.file", f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise check.fail("metric.file", f"cannot read {path} ({exc})") from None
+    if not rows:
+        raise check.fail("metric.file", f"{path} is empty; expected a CSV with a header row")
+    header = [h.strip() for h in rows[0]]
+    column = raw.get("column")
+    if column is None:
+        if len(header) != 1:
+            raise check.fail(
+                "metric.column", f"{path} has several columns; name one of: {', '.join(header)}"
+            )
+        column = header[0]
+    if column not in header:
+        hint = catalog.suggest(str(column), header)
+        raise check.fail(
+            "metric.column",
+            f"no column {column!r} in {path}{hint}; columns: {', '.join(header)}",
+        )
+    index = header.index(column)
+    values = []
+    for line, row in enumerate(rows[1:], start=2):
+        cell = row[index].strip() if index < len(row) else ""
+        if cell:  # loggers leave the metric empty on rows where it was not computed
+            values.append(check.number(cell, f"metric.file ({path}, line {line})"))
+    if not values:
+        raise check.fail("metric.column", f"column {column!r} of {path} has no values")
+    return MetricSpec(tuple(values), {"file": str(raw["file"]), "column": column})
+
+
+# ---------------------------------------------------------------------- lengths
+
+
+def _scheduler_steps(steps: int, steps_per_epoch: int, interval: str) -> int:
+    return steps if interval == "step" else steps // steps_per_epoch
+
+
+def _natural_length(sched: SchedulerSpec, metric: MetricSpec | None) -> int:
+    """Scheduler steps that show the schedule's whole shape."""
+    p, name = sched.params, sched.type
+    if name == "StepLR":
+        return 4 * p["step_size"]
+    if name == "MultiStepLR":
+        last = max(p["milestones"], default=0)
+        return max(10, last + max(1, last // 4))
+    if name in ("ConstantLR", "LinearLR", "PolynomialLR"):
+        return max(10, 2 * p.get("total_iters", 5))
+    if name == "SWALR":
+        return max(10, 2 * p.get("anneal_epochs", 10))
+    if name == "ExponentialLR":
+        gamma = p["gamma"]
+        if 0 < gamma < 1:  # until the lr is a hundredth of where it started
+            return min(100_000, max(10, math.ceil(math.log(0.01) / math.log(gamma))))
+        return 100
+    if name == "CosineAnnealingLR":
+        return p["T_max"] + 1 if "T_max" in p else _FALLBACK_LENGTH
+    if name == "CosineAnnealingWarmRestarts":
+        mult = p.get("T_mult", 1)
+        return p["T_0"] * (1 + mult + mult * mult)
+    if name == "CyclicLR":
+        up = p.get("step_size_up", 2000)
+        down = p.get("step_size_down") or up
+        return 2 * (up + down)
+    if name == "OneCycleLR":
+        if p.get("total_steps"):
+            return int(p["total_steps"])
+        if p.get("epochs") and p.get("steps_per_epoch"):
+            return int(p["epochs"] * p["steps_per_epoch"])
+        return _FALLBACK_LENGTH
+    if name == "ReduceLROnPlateau":
+        return len(metric.values) if metric else _FALLBACK_LENGTH
+    if name == "SequentialLR":
+        return max(p["milestones"], default=0) + _natural_length(sched.children[-1], metric)
+    if name == "ChainedScheduler":
+        return max(_natural_length(c, metric) for c in sched.children)
+    return 100
+
+
+def _fill_lengths(
+    check: _Checker, sched: SchedulerSpec, available: int, notes: list[str]
+) -> SchedulerSpec:
+    """Give ``T_max`` / ``total_steps`` the scheduler steps this scheduler runs for.
+
+    Inside SequentialLR a child runs from its milestone to the next one (the last child
+    to the end of the run); inside ChainedScheduler every child runs the whole run.
+    """
+    params = dict(sched.params)
+    key = sched.info.length_param
+    needs = key is not None and params.get(key) is None
+    if sched.type == "OneCycleLR" and params.get("epochs") and params.get("steps_per_epoch"):
+        needs = False
+    if needs and key is not None:
+        if available < 1:
+            raise check.fail(
+                _join(sched.path, key),
+                f"not given, and the run has no scheduler steps to take it from; set {key}",
+            )
+        params[key] = available
+        notes.append(f"{_join(sched.path, key)} not given: using {available}, "
+                     "the scheduler steps it runs for")
+    children = sched.children
+    if sched.type == "SequentialLR":
+        bounds = [0, *params["milestones"], max(available, max(params["milestones"], default=0))]
+        spans = [max(0, bounds[i + 1] - bounds[i]) for i in range(len(children))]
+        children = tuple(_fill_lengths(check, c, n, notes) for c, n in zip(children, spans,
+                                                                          strict=True))
+    elif children:
+        children = tuple(_fill_lengths(check, c, available, notes) for c in children)
+    return SchedulerSpec(sched.info, params, children, sched.path)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    text = getattr(value, "text", None)  # an Expression
+    return text if isinstance(text, str) else value
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return repr(shown)
+    if value is None:
+        return "nothing"
+    if isinstance(value, (dict, list)):
+        return f"a {_kind(value) if isinstance(value, list) else 'mapping'}"
+    return repr(value)
+
+
+def _num(number: float) -> str:
+    return repr(int(number)) if float(number).is_integer() else repr(float(number))
+
+
+def _bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}"
+        size /= 1024
+    return f"{size:.0f} TB"

@@ -1,0 +1,74 @@
+"""The result of a simulation: one array per recorded quantity, and its columns.
+
+A :class:`Trace` knows nothing of torch; renderers and writers read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from lrviz.spec import Spec
+
+
+@dataclass
+class Trace:
+    """Row ``k`` holds what the optimizer used for training step ``k`` (SPEC section 4)."""
+
+    spec: Spec
+    lrs: np.ndarray  # shape (groups, steps)
+    momenta: np.ndarray | None = None  # shape (groups, steps), when the scheduler cycles it
+    metric: np.ndarray | None = None  # shape (steps,): value fed after the row, NaN if none
+    warnings: tuple[str, ...] = ()  # torch warnings raised during the run, once each
+    torch_version: str = ""
+    momentum_name: str = "momentum"  # or "beta1" for Adam-like optimizers
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def steps(self) -> int:
+        return int(self.lrs.shape[1])
+
+    @property
+    def groups(self) -> int:
+        return int(self.lrs.shape[0])
+
+    @property
+    def lr(self) -> np.ndarray:
+        """The lr per step: 1-D for one param group, else shape (steps, groups)."""
+        return self.lrs[0] if self.groups == 1 else self.lrs.T
+
+    @property
+    def momentum(self) -> np.ndarray | None:
+        """Like :attr:`lr` for momentum (or beta1); None when the scheduler leaves it alone."""
+        if self.momenta is None:
+            return None
+        return self.momenta[0] if self.groups == 1 else self.momenta.T
+
+    def columns(self) -> list[tuple[str, np.ndarray]]:
+        """The output columns, named and ordered as SPEC section 5 says."""
+        cols: list[tuple[str, np.ndarray]] = [("step", np.arange(self.steps))]
+        if self.spec.steps_per_epoch > 1:
+            cols.append(("epoch", np.arange(self.steps) // self.spec.steps_per_epoch))
+        cols.extend(_per_group("lr", self.lrs))
+        if self.momenta is not None:
+            cols.extend(_per_group("momentum", self.momenta))
+        if self.metric is not None:
+            cols.append(("metric", self.metric))
+        return cols
+
+    def change_rows(self) -> np.ndarray:
+        """Indices of the first row, the last row, and every row where any lr changes."""
+        changed = np.zeros(self.steps, dtype=bool)
+        changed[0] = changed[-1] = True
+        if self.steps > 1:
+            changed[1:] |= np.any(self.lrs[:, 1:] != self.lrs[:, :-1], axis=0)
+        return np.flatnonzero(changed)
+
+
+def _per_group(name: str, values: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    if values.shape[0] == 1:
+        return [(name, values[0])]
+    return [(f"{name}_{i}", row) for i, row in enumerate(values)]
