@@ -13,16 +13,24 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lrviz import __version__, catalog
-from lrviz.errors import LrvizError
+from lrviz.errors import LrvizError, SpecError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lrviz.flags import Invocation, RunFlag
+    from lrviz.trace import Trace
 
 HELP = {"help_option_names": ["-h", "--help"]}
 # Commands whose options depend on their first argument parse their own flags (lrviz.flags).
 FREE_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+# Runs at least this long show a progress bar (about a second of torch's step()).
+PROGRESS_STEPS = 300_000
 
 app = typer.Typer(
     name="lrviz",
@@ -76,6 +84,51 @@ def _root(
     """See exactly what a PyTorch learning-rate scheduler will do, before training with it."""
 
 
+def _stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _show_progress() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _simulate(inv: Invocation) -> Trace:
+    """The spec the command line describes, run, with notes, warnings and progress."""
+    from lrviz.api import spec_from_invocation
+    from lrviz.engine import simulate
+
+    spec = spec_from_invocation(inv)
+    for note in spec.notes:
+        _say("note", note)
+    if spec.steps < PROGRESS_STEPS or not _show_progress():
+        trace = simulate(spec)
+    else:
+        from rich.progress import Progress
+
+        with Progress(console=_stderr_console(), transient=True) as bar:
+            task = bar.add_task(f"simulating {spec.name}", total=spec.steps)
+            trace = simulate(spec, progress=lambda done: bar.update(task, completed=done))
+    for warning in trace.warnings:
+        _say("warning", warning)
+    return trace
+
+
+def _parse(ctx: typer.Context, command: str, extra: tuple[RunFlag, ...] = (),
+           about: str = "") -> Invocation | None:
+    """Parse a free-form command line; print its help and return None when asked."""
+    from lrviz import flags
+
+    inv = flags.parse(list(ctx.args), extra)
+    if inv.help or inv.target is None:
+        from lrviz.render.help import print_plot_help
+
+        print_plot_help(inv.scheduler, inv.target, command, extra, about)
+        return None
+    return inv
+
+
 @app.command(context_settings=FREE_ARGS, add_help_option=False)
 def plot(ctx: typer.Context) -> None:
     """Simulate one scheduler (flags or a YAML spec) and write plots and data.
@@ -84,29 +137,86 @@ def plot(ctx: typer.Context) -> None:
 
     lrviz plot SPEC.yaml [--param VALUE]... [-o FILE]...
     """
-    from lrviz import flags
-
     with _boundary(debug="--debug" in ctx.args):
-        inv = flags.parse(list(ctx.args))
-        if inv.help or inv.target is None:
-            from lrviz.render.help import print_plot_help
-
-            print_plot_help(inv.scheduler, inv.target)
+        inv = _parse(ctx, "plot", about="Simulate the real torch scheduler and write plots "
+                     "and data.")
+        if inv is None:
             return
         from lrviz import render
-        from lrviz.api import spec_from_invocation
-        from lrviz.engine import simulate
 
-        spec = spec_from_invocation(inv)
-        outputs = inv.outputs or [Path(f"{spec.name}.png")]
+        outputs = inv.outputs
         render.check_outputs(outputs)
-        for note in spec.notes:
-            _say("note", note)
-        trace = simulate(spec)
-        for warning in trace.warnings:
-            _say("warning", warning)
+        trace = _simulate(inv)
+        _note_log_scale(trace)
+        if inv.terminal:
+            _draw_in_terminal(trace)
+        if not outputs and not inv.terminal:
+            outputs = [Path(f"{trace.spec.name}.png")]
+            render.check_outputs(outputs)
         for path in render.write_outputs(trace, outputs):
             typer.echo(str(path))
+
+
+def _note_log_scale(trace: Trace) -> None:
+    from lrviz.render.figure import LOG_DECADES, wants_log_y
+
+    if trace.spec.plot.log_y is None and wants_log_y(trace):
+        _say("note", f"the lr spans more than {LOG_DECADES:g} decades: drawing it on a log "
+                     "axis (--linear-y to keep it linear)")
+
+
+def _draw_in_terminal(trace: Trace) -> None:
+    from rich.console import Console
+
+    from lrviz.render.figure import wants_log_y
+    from lrviz.render.terminal import render
+
+    render(trace, Console(highlight=False), log=wants_log_y(trace))
+
+
+@app.command(context_settings=FREE_ARGS, add_help_option=False)
+def table(ctx: typer.Context) -> None:
+    """The schedule as a table: change points by default, --every K or --all for more.
+
+    lrviz table SCHEDULER|SPEC.yaml [--param VALUE]... [--every K | --all] [-o FILE.md]
+    """
+    from lrviz.flags import TABLE_FLAGS
+
+    with _boundary(debug="--debug" in ctx.args):
+        inv = _parse(ctx, "table", TABLE_FLAGS, about="Print the schedule as a table: the "
+                     "first and last row and every row where the lr changes, with the event "
+                     "behind each change.")
+        if inv is None:
+            return
+        from lrviz import render
+
+        every = _every(inv.options.get("every"))
+        render.check_outputs(inv.outputs)
+        trace = _simulate(inv)
+        from rich.console import Console
+
+        from lrviz.events import events
+        from lrviz.render.table import print_table, select_rows
+
+        marks = events(trace.spec, trace)
+        rows, note = select_rows(trace, marks, every, bool(inv.options.get("all")))
+        print_table(trace, rows, marks, Console(highlight=False))
+        if note:
+            _say("note", note)
+        for path in render.write_outputs(trace, inv.outputs, rows=rows):
+            typer.echo(str(path))
+
+
+def _every(value: str | bool | None) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        every = int(value)
+    except ValueError:
+        every = 0
+    if every < 1:
+        raise SpecError(f"expected an integer >= 1, got {value!r}", "--every")
+    return every
 
 
 @app.command("list", context_settings=HELP)
@@ -127,4 +237,3 @@ def list_(
 def main() -> None:
     """Entry point of the ``lrviz`` console script."""
     app()
-

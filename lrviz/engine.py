@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,16 +21,24 @@ from lrviz.errors import RunError, SpecError
 from lrviz.spec import SchedulerSpec, Spec
 from lrviz.trace import Trace
 
+Progress = Callable[[int], None]
+# Steps between two progress reports: rare enough to cost nothing, often enough to move.
+PROGRESS_CHUNK = 1 << 16
 
-def simulate(spec: Spec) -> Trace:
-    """Run ``spec`` against torch and return what the optimizer saw at every step."""
+
+def simulate(spec: Spec, progress: Progress | None = None) -> Trace:
+    """Run ``spec`` against torch and return what the optimizer saw at every step.
+
+    ``progress``, if given, is called with the number of rows done, every
+    ``PROGRESS_CHUNK`` rows and at the end.
+    """
     import torch
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         optimizer, beta = build_optimizer(spec)
         scheduler = build_scheduler(spec.scheduler, optimizer, spec)
-        lrs, momenta, metric = _run(spec, optimizer, scheduler, beta)
+        lrs, momenta, metric = _run(spec, optimizer, scheduler, beta, progress)
     seen: dict[str, None] = {}
     for w in caught:
         seen.setdefault(f"{w.category.__name__}: {w.message}", None)
@@ -146,42 +155,62 @@ def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec) -> Any:
 
 
 def _run(
-    spec: Spec, optimizer: Any, scheduler: Any, beta: bool
+    spec: Spec, optimizer: Any, scheduler: Any, beta: bool, progress: Progress | None
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    steps, groups = spec.steps, optimizer.param_groups
-    lrs = np.empty((len(groups), steps))
-    momenta = np.empty((len(groups), steps)) if spec.records_momentum else None
-    metric = np.full(steps, np.nan) if spec.metric is not None else None
-    lr_probes = [(lrs[i], g) for i, g in enumerate(groups)]
-    mom_probes = [] if momenta is None else [(momenta[i], g) for i, g in enumerate(groups)]
-    every = spec.steps_per_epoch if spec.interval == "epoch" else 1
-    last = every - 1
-    step = scheduler.step
-    values = spec.metric.values if spec.metric is not None else None
-    fed = 0
-    k = 0
-    try:
-        if values is None and every == 1 and not mom_probes and len(lr_probes) == 1:
-            row, group = lr_probes[0]  # the common case, kept as lean as torch's own loop
-            for k in range(steps):
-                row[k] = group["lr"]
-                step()
-            return lrs, momenta, metric
-        for k in range(steps):
-            for row, group in lr_probes:
-                row[k] = group["lr"]
-            for row, group in mom_probes:
-                row[k] = group["betas"][0] if beta else group["momentum"]
-            if k % every == last:
-                if values is None:
+    """The step loop, in chunks between progress reports."""
+    chunk = PROGRESS_CHUNK if progress is not None else spec.steps
+    state = _Loop(spec, optimizer, scheduler, beta)
+    for start in range(0, spec.steps, chunk):
+        stop = min(spec.steps, start + chunk)
+        state.run(start, stop)
+        if progress is not None:
+            progress(stop)
+    return state.lrs, state.momenta, state.metric
+
+
+class _Loop:
+    """The arrays and the probes of one run; :meth:`run` fills rows ``start..stop``."""
+
+    def __init__(self, spec: Spec, optimizer: Any, scheduler: Any, beta: bool) -> None:
+        groups = optimizer.param_groups
+        self.spec, self.scheduler, self.beta = spec, scheduler, beta
+        self.lrs = np.empty((len(groups), spec.steps))
+        self.momenta = np.empty((len(groups), spec.steps)) if spec.records_momentum else None
+        self.metric = np.full(spec.steps, np.nan) if spec.metric is not None else None
+        self.lr_probes = [(self.lrs[i], g) for i, g in enumerate(groups)]
+        self.mom_probes = ([] if self.momenta is None
+                           else [(self.momenta[i], g) for i, g in enumerate(groups)])
+        self.every = spec.steps_per_epoch if spec.interval == "epoch" else 1
+        self.values = spec.metric.values if spec.metric is not None else None
+        self.fed = 0
+
+    def run(self, start: int, stop: int) -> None:
+        spec, scheduler = self.spec, self.scheduler
+        step, values, metric = scheduler.step, self.values, self.metric
+        every, beta = self.every, self.beta
+        last = every - 1
+        k = start
+        try:
+            if values is None and every == 1 and not self.mom_probes and len(self.lr_probes) == 1:
+                row, group = self.lr_probes[0]  # the common case, as lean as torch's own loop
+                for k in range(start, stop):
+                    row[k] = group["lr"]
                     step()
-                else:
-                    metric[k] = values[fed]  # type: ignore[index]
-                    step(values[fed])
-                    fed += 1
-    except Exception as exc:  # torch's own failure, as training would meet it
-        raise RunError(
-            f"{type(scheduler).__name__}.step() failed after step {k}: {exc}",
-            spec.source,
-        ) from exc
-    return lrs, momenta, metric
+                return
+            for k in range(start, stop):
+                for row, group in self.lr_probes:
+                    row[k] = group["lr"]
+                for row, group in self.mom_probes:
+                    row[k] = group["betas"][0] if beta else group["momentum"]
+                if k % every == last:
+                    if values is None:
+                        step()
+                    else:
+                        metric[k] = values[self.fed]  # type: ignore[index]
+                        step(values[self.fed])
+                        self.fed += 1
+        except Exception as exc:  # torch's own failure, as training would meet it
+            raise RunError(
+                f"{type(scheduler).__name__}.step() failed after step {k}: {exc}",
+                spec.source,
+            ) from exc

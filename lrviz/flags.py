@@ -52,11 +52,29 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--title", "title", "title of the figure", "TEXT"),
     RunFlag("--output", "output", "file to write; format by suffix: .png .svg .pdf .csv "
             ".json .md; repeatable (default: NAME.png)", "PATH", short="-o", repeat=True),
+    RunFlag("--log-y", "log_y", "logarithmic lr axis (default: when the lr spans more "
+            "than 4 decades)"),
+    RunFlag("--linear-y", "linear_y", "linear lr axis, never logarithmic"),
+    RunFlag("--size", "size", "figure size in inches (default 8x3.2, taller with panels)",
+            "WxH"),
+    RunFlag("--dpi", "dpi", "resolution of PNG files (default 150)", "N"),
+    RunFlag("--terminal", "terminal", "also draw the curve in the terminal"),
     RunFlag("--max-steps", "max_steps", "refuse runs longer than this (default 50000000)", "N"),
     RunFlag("--debug", "debug", "show the Python traceback of an error"),
     RunFlag("--help", "help", "show this message and exit", short="-h"),
 )
-_RUN_BY_FLAG = {f.flag: f for f in RUN_FLAGS} | {f.short: f for f in RUN_FLAGS if f.short}
+# Flags of one command only, kept in Invocation.options.
+TABLE_FLAGS: tuple[RunFlag, ...] = (
+    RunFlag("--every", "every", "show every K-th row (and the last)", "K"),
+    RunFlag("--all", "all", "show every row"),
+)
+
+
+def _by_flag(flags: tuple[RunFlag, ...]) -> dict[str, RunFlag]:
+    return {f.flag: f for f in flags} | {f.short: f for f in flags if f.short}
+
+
+_RUN_BY_FLAG = _by_flag(RUN_FLAGS)
 
 
 @dataclass
@@ -71,7 +89,9 @@ class Invocation:
     outputs: list[Path] = field(default_factory=list)
     debug: bool = False
     help: bool = False
+    terminal: bool = False
     max_steps: int | None = None
+    options: dict[str, str | bool] = field(default_factory=dict)  # command-specific flags
 
     @property
     def is_file(self) -> bool:
@@ -79,7 +99,7 @@ class Invocation:
 
 
 def is_spec_path(target: str) -> bool:
-    return target.lower().endswith(SPEC_SUFFIXES) or os.sep in target or os.path.isfile(target)
+    return target.lower().endswith(SPEC_SUFFIXES) or os.sep in target or os.path.exists(target)
 
 
 def scheduler_flags(sched: catalog.Scheduler) -> dict[str, catalog.Param]:
@@ -98,10 +118,14 @@ def scheduler_flags(sched: catalog.Scheduler) -> dict[str, catalog.Param]:
     return out
 
 
-def parse(tokens: list[str]) -> Invocation:
-    """Parse ``[TARGET] [--flag VALUE]...`` into an :class:`Invocation`."""
+def parse(tokens: list[str], extra: tuple[RunFlag, ...] = ()) -> Invocation:
+    """Parse ``[TARGET] [--flag VALUE]...`` into an :class:`Invocation`.
+
+    ``extra`` are the command's own flags; their values land in ``Invocation.options``.
+    """
     inv = Invocation()
-    pairs = _split(tokens, inv)
+    known = _by_flag(RUN_FLAGS + extra)
+    pairs = _split(tokens, inv, known)
     if inv.target is None:
         if pairs and not inv.help:
             raise SpecError("give a scheduler name (see `lrviz list`) or a YAML spec first",
@@ -133,13 +157,16 @@ def parse(tokens: list[str]) -> Invocation:
                 sched_overlay[param.name] = value
             inv.locations[key] = flag
             continue
-        run = _RUN_BY_FLAG.get(flag)
+        run = known.get(flag)
         if run is None:
-            known = [f.flag for f in RUN_FLAGS] + list(params)
+            spellings = [f.flag for f in RUN_FLAGS + extra] + list(params)
             owner = f" for {inv.scheduler.name}" if inv.scheduler else ""
-            raise SpecError(f"unknown option{owner}{catalog.suggest(flag, known)}; "
+            raise SpecError(f"unknown option{owner}{catalog.suggest(flag, spellings)}; "
                             f"`lrviz plot {inv.target} --help` lists them", flag)
-        _apply_run_flag(inv, run, flag, value, sched_overlay, params)
+        if run in extra:
+            inv.options[run.dest] = value
+        else:
+            _apply_run_flag(inv, run, flag, value, sched_overlay, params)
     if not inv.is_file and inv.scheduler is not None:
         sched_overlay["type"] = inv.scheduler.name
         for p in inv.scheduler.params:  # name missing required parameters by their flag
@@ -150,7 +177,9 @@ def parse(tokens: list[str]) -> Invocation:
     return inv
 
 
-def _split(tokens: list[str], inv: Invocation) -> list[tuple[str, str]]:
+def _split(
+    tokens: list[str], inv: Invocation, known: dict[str, RunFlag]
+) -> list[tuple[str, str]]:
     """(flag, value) pairs; switches are handled here, the target is picked out."""
     pairs: list[tuple[str, str]] = []
     i = 0
@@ -164,11 +193,14 @@ def _split(tokens: list[str], inv: Invocation) -> list[tuple[str, str]]:
             raise SpecError(f"unexpected argument {token!r}; options take the form --name VALUE",
                             token)
         flag, eq, value = token.partition("=")
-        run = _RUN_BY_FLAG.get(flag)
+        run = known.get(flag)
         if run is not None and not run.metavar:
             if eq:
                 raise SpecError("takes no value", flag)
-            setattr(inv, run.dest, True)
+            if hasattr(inv, run.dest):
+                setattr(inv, run.dest, True)
+            else:
+                pairs.append((flag, "true"))
             continue
         if not eq:
             if i >= len(tokens):
@@ -202,6 +234,11 @@ def _apply_run_flag(
         if f"--{dest.replace('_', '-')}" in {p.flag for p in params.values()}:
             sched_overlay[dest] = value  # OneCycleLR's own steps_per_epoch
             where[f"scheduler.{dest}"] = flag
+    elif dest in ("log_y", "linear_y", "size", "dpi"):
+        plot = overlay.setdefault("plot", {})
+        key = "log_y" if dest.endswith("_y") else dest
+        plot[key] = dest != "linear_y" if key == "log_y" else value
+        where[f"plot.{key}"] = flag
     elif dest == "interval":
         sched_overlay["interval"] = value
         where["scheduler.interval"] = flag

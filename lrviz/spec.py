@@ -20,7 +20,9 @@ from lrviz import catalog
 from lrviz.catalog import BOOL, CHOICE, EXPR, FLOAT, INT, INT_LIST, SCHEDULERS, Param
 from lrviz.errors import SpecError
 
-TOP_KEYS = ("name", "title", "steps", "steps_per_epoch", "optimizer", "scheduler", "metric")
+TOP_KEYS = ("name", "title", "steps", "steps_per_epoch", "optimizer", "scheduler", "metric",
+            "plot")
+PLOT_KEYS = ("log_y", "size", "dpi")
 INTERVALS = ("step", "epoch")
 DEFAULT_OPTIMIZER: dict[str, Any] = {"type": "SGD", "lr": 0.1, "momentum": 0.9}
 # A run longer than this is refused unless the caller raises the cap: it guards
@@ -89,6 +91,25 @@ class MetricSpec:
 
 
 @dataclass(frozen=True)
+class PlotOptions:
+    """How the figure is drawn; None means lrviz chooses."""
+
+    log_y: bool | None = None
+    size: tuple[float, float] | None = None  # inches, width x height
+    dpi: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.log_y is not None:
+            out["log_y"] = self.log_y
+        if self.size is not None:
+            out["size"] = f"{self.size[0]:g}x{self.size[1]:g}"
+        if self.dpi is not None:
+            out["dpi"] = self.dpi
+        return out
+
+
+@dataclass(frozen=True)
 class Spec:
     """A validated, normalised spec: everything the engine needs, nothing left to default."""
 
@@ -103,6 +124,7 @@ class Spec:
     source: str | None = None  # file the spec came from, for messages
     locations: dict[str, str] = field(default_factory=dict)  # key path -> flag
     notes: tuple[str, ...] = ()  # defaults lrviz chose, to tell the user
+    plot: PlotOptions = field(default_factory=PlotOptions)
 
     @property
     def scheduler_steps(self) -> int:
@@ -134,6 +156,8 @@ class Spec:
         out["scheduler"] = {**self.scheduler.to_dict(), "interval": self.interval}
         if self.metric is not None:
             out["metric"] = self.metric.to_dict()
+        if self.plot.to_dict():
+            out["plot"] = self.plot.to_dict()
         return out
 
 
@@ -407,6 +431,7 @@ def build_spec(
     if title is not None and not isinstance(title, str):
         title = str(title)
     return Spec(
+        plot=_plot_options(check, raw.get("plot")),
         name=name.strip(),
         title=title,
         steps=steps,
@@ -419,6 +444,32 @@ def build_spec(
         locations=check.locations,
         notes=tuple(notes),
     )
+
+
+def _plot_options(check: _Checker, value: Any) -> PlotOptions:
+    if value is None:
+        return PlotOptions()
+    check.mapping(value, "plot", PLOT_KEYS)
+    log_y = value.get("log_y")
+    if log_y is not None:
+        log_y = check.boolean(log_y, "plot.log_y")
+    size = value.get("size")
+    if size is not None:
+        parts = size.lower().split("x") if isinstance(size, str) else size
+        if not isinstance(parts, (list, tuple)) or len(parts) != 2:
+            raise check.fail(
+                "plot.size", f"expected WIDTHxHEIGHT in inches (8x4), got {_show(size)}"
+            )
+        width, height = (check.number(v, "plot.size") for v in parts)
+        if not (1 <= width <= 50 and 1 <= height <= 50):
+            raise check.fail("plot.size", f"expected each side from 1 to 50 inches, got {size}")
+        size = (width, height)
+    dpi = value.get("dpi")
+    if dpi is not None:
+        dpi = check.integer(dpi, "plot.dpi")
+        if not 20 <= dpi <= 1200:
+            raise check.fail("plot.dpi", f"expected an integer from 20 to 1200, got {dpi}")
+    return PlotOptions(log_y, size, dpi)
 
 
 def _optimizer(check: _Checker, value: Any) -> OptimizerSpec:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from lrviz.errors import SpecError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from lrviz.trace import Trace
 
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
@@ -41,17 +43,26 @@ def check_outputs(paths: Sequence[Path], flag: str = "-o") -> None:
             raise SpecError("not writable", where)
 
 
-def write_outputs(trace: Trace, paths: Sequence[Path]) -> list[Path]:
-    """Write ``trace`` to every path, all or nothing; returns the paths written."""
+def write_outputs(
+    trace: Trace, paths: Sequence[Path], rows: np.ndarray | None = None
+) -> list[Path]:
+    """Write ``trace`` to every path, all or nothing; returns the paths written.
+
+    ``rows`` limits the tables (``.csv``, ``.md``) to those rows; figures and JSON
+    always hold every row.
+    """
     writers: dict[str, Callable[[Trace, Path], None]] = {}
     if any(p.suffix.lower() in FIGURE_SUFFIXES for p in paths):
         from lrviz.render.figure import save_figure
 
         for suffix in FIGURE_SUFFIXES:
             writers[suffix] = save_figure
+    from functools import partial
+
     from lrviz.render import data
 
-    writers.update({".csv": data.write_csv, ".json": data.write_json, ".md": data.write_markdown})
+    writers.update({".csv": partial(data.write_csv, rows=rows), ".json": data.write_json,
+                    ".md": partial(data.write_markdown, rows=rows)})
     staged: list[tuple[Path, Path]] = []
     try:
         for path in paths:

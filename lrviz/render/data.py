@@ -13,7 +13,7 @@ from lrviz import __version__
 from lrviz.trace import Trace
 
 
-def _cells(values: np.ndarray) -> list[str]:
+def column_cells(values: np.ndarray) -> list[str]:
     """Each value as text: ``repr`` of the Python float (exact round trip), '' for NaN."""
     if values.dtype.kind in "iu":
         return list(map(str, values.tolist()))
@@ -24,14 +24,14 @@ def csv_text(trace: Trace, rows: np.ndarray | None = None) -> str:
     """The trace as CSV text (SPEC section 5), every row or only ``rows``."""
     cols = trace.columns()
     names = [name for name, _ in cols]
-    cells = [_cells(values if rows is None else values[rows]) for _, values in cols]
+    cells = [column_cells(values if rows is None else values[rows]) for _, values in cols]
     lines = [",".join(names)]
     lines.extend(",".join(row) for row in zip(*cells, strict=True))
     return "\n".join(lines) + "\n"
 
 
-def write_csv(trace: Trace, path: Path) -> None:
-    path.write_text(csv_text(trace), encoding="utf-8")
+def write_csv(trace: Trace, path: Path, rows: np.ndarray | None = None) -> None:
+    path.write_text(csv_text(trace, rows), encoding="utf-8")
 
 
 def meta(trace: Trace) -> dict[str, Any]:
@@ -50,18 +50,12 @@ def write_json(trace: Trace, path: Path) -> None:
     path.write_text(json.dumps(payload) + "\n", encoding="utf-8")
 
 
-def markdown_text(trace: Trace, rows: np.ndarray) -> str:
-    """A Markdown table of the given rows."""
-    cols = trace.columns()
-    cells = [_cells(values[rows]) for _, values in cols]
-    lines = [
-        "| " + " | ".join(name for name, _ in cols) + " |",
-        "|" + "|".join("---:" for _ in cols) + "|",
-    ]
-    lines.extend("| " + " | ".join(row) + " |" for row in zip(*cells, strict=True))
-    return "\n".join(lines) + "\n"
+def write_markdown(trace: Trace, path: Path, rows: np.ndarray | None = None) -> None:
+    """``rows``, by default the change points, as a Markdown table with the events."""
+    from lrviz.events import events
+    from lrviz.render.table import markdown, select_rows
 
-
-def write_markdown(trace: Trace, path: Path) -> None:
-    """The change points (first and last row, every row where an lr changes)."""
-    path.write_text(markdown_text(trace, trace.change_rows()), encoding="utf-8")
+    marks = events(trace.spec, trace)
+    if rows is None:
+        rows, _ = select_rows(trace, marks)
+    path.write_text(markdown(trace, rows, marks), encoding="utf-8")

@@ -1,28 +1,37 @@
 """The schedule as a matplotlib figure, saved so that the same trace gives the same bytes.
 
-Uses ``matplotlib.figure.Figure`` directly (no pyplot): no global state, no GUI backend.
+One renderer for every command: the lr (a line per param group), momentum in its own
+panel when the scheduler moves it, the metric fed to ReduceLROnPlateau in another, and
+the schedule's events as thin vertical lines. Uses ``matplotlib.figure.Figure`` directly
+(no pyplot): no global state, no GUI backend.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lrviz import __version__
+from lrviz.events import Event, events
 from lrviz.trace import Trace
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+EVENT_COLOR = "#999999"
 # Above this many points a line is drawn as a per-bucket min/max envelope: the picture
 # is the same at any sensible resolution, and peaks and troughs are never dropped.
 _MAX_POINTS = 8000
+_MAX_EVENT_LABELS = 8  # more labelled events than this would overlap at README width
+_MAX_EVENT_LINES = 120
+LOG_DECADES = 4.0  # an lr spanning more decades than this is drawn on a log axis
 
-_METADATA = {
+_METADATA: dict[str, dict[str, Any]] = {
     ".png": {"Software": None},
     ".svg": {"Date": None},
     ".pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
@@ -45,50 +54,124 @@ def envelope(values: np.ndarray, max_points: int = _MAX_POINTS) -> tuple[np.ndar
     return x, y
 
 
-def figure(trace: Trace) -> Figure:
-    """A figure of the trace: the lr, one line per param group, and momentum when it moves."""
+def wants_log_y(trace: Trace) -> bool:
+    """The spec's choice, else log when the positive lr spans many decades."""
+    chosen = trace.spec.plot.log_y
+    if chosen is not None:
+        return chosen
+    lrs = trace.lrs
+    if not np.isfinite(lrs).all() or (lrs <= 0).any():
+        return False
+    return bool(np.log10(lrs.max() / lrs.min()) > LOG_DECADES)
+
+
+def summary(trace: Trace) -> str:
+    """initial, peak (and where) and final lr of the first param group."""
+    lr = trace.lrs[0]
+    peak = int(np.argmax(lr))
+    return (f"initial {lr[0]:.3g} · peak {lr[peak]:.3g} at step {peak} · "
+            f"final {lr[-1]:.3g}")
+
+
+def figure(trace: Trace, marks: list[Event] | None = None) -> Figure:
+    """The figure of a trace; ``marks`` defaults to the schedule's events."""
     from matplotlib.figure import Figure
 
-    panels = 2 if trace.momenta is not None else 1
-    fig = Figure(figsize=(8, 3.2 + 1.8 * (panels - 1)), dpi=100, layout="constrained")
-    axes = fig.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
     spec = trace.spec
-    lr_ax = axes[0]
-    # steps-post: the lr of row k holds for all of training step k.
-    for i, row in enumerate(trace.lrs):
-        x, y = envelope(row)
-        label = f"group {i} (lr {row[0]:.3g})" if trace.groups > 1 else None
-        lr_ax.plot(x, y, color=PALETTE[i % len(PALETTE)], linewidth=1.4, label=label,
-                   drawstyle="steps-post")
-    lr_ax.set_ylabel("learning rate")
-    if trace.groups > 1:
-        lr_ax.legend(loc="best", frameon=False)
+    marks = events(spec, trace) if marks is None else marks
+    panels = ["lr"]
     if trace.momenta is not None:
-        mom_ax = axes[1]
-        for i, row in enumerate(trace.momenta):
-            x, y = envelope(row)
-            mom_ax.plot(x, y, color=PALETTE[i % len(PALETTE)], linewidth=1.2, linestyle="--",
-                        drawstyle="steps-post")
-        mom_ax.set_ylabel(trace.momentum_name)
+        panels.append("momentum")
+    if trace.metric is not None:
+        panels.append("metric")
+    width, height = spec.plot.size or (8.0, 3.2 + 1.6 * (len(panels) - 1))
+    ratios = [2.0] + [1.0] * (len(panels) - 1)
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False,
+                        gridspec_kw={"height_ratios": ratios})[:, 0]
+    by_name = dict(zip(panels, axes, strict=True))
+
+    _draw_lr(by_name["lr"], trace)
+    if "momentum" in by_name and trace.momenta is not None:
+        _draw_rows(by_name["momentum"], trace.momenta, linestyle="--")
+        by_name["momentum"].set_ylabel(trace.momentum_name)
+    if "metric" in by_name and trace.metric is not None:
+        _draw_metric(by_name["metric"], trace)
     for ax in axes:
-        ax.grid(True, color="#dddddd", linewidth=0.6)
-        ax.set_xlim(0, max(1, trace.steps - 1))
-        ax.spines[["top", "right"]].set_visible(False)
-    axes[-1].set_xlabel("step" if spec.interval == "step" or spec.steps_per_epoch == 1
-                        else f"step ({spec.steps_per_epoch} per epoch, stepped every epoch)")
+        _style(ax, trace.steps)
+        _draw_events(ax, marks, label=ax is axes[0])
+    axes[-1].set_xlabel("step")
+    if spec.steps_per_epoch > 1:
+        per = spec.steps_per_epoch
+        top = axes[0].secondary_xaxis("top", functions=(lambda s: s / per, lambda e: e * per))
+        top.set_xlabel("epoch", fontsize=8)
+        top.tick_params(labelsize=8)
     title = spec.title or f"{spec.name}: {spec.scheduler.type}"
-    lr_ax.set_title(title, loc="left", fontsize=11)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=11)
+    axes[0].set_title(summary(trace), loc="right", fontsize=8, color="#555555")
     fig.text(0.995, 0.002, f"lrviz {__version__} · torch {trace.torch_version}",
              ha="right", va="bottom", fontsize=6.5, color="#888888")
     return fig
 
 
+def _draw_rows(ax: Axes, rows: np.ndarray, **style: Any) -> None:
+    # steps-post: the value of row k holds for all of training step k.
+    for i, row in enumerate(rows):
+        x, y = envelope(row)
+        ax.plot(x, y, color=PALETTE[i % len(PALETTE)], linewidth=1.3, drawstyle="steps-post",
+                **style)
+
+
+def _draw_lr(ax: Axes, trace: Trace) -> None:
+    _draw_rows(ax, trace.lrs)
+    if trace.groups > 1:
+        for i, line in enumerate(ax.get_lines()):
+            line.set_label(f"group {i} (initial lr {trace.lrs[i, 0]:.3g})")
+        ax.legend(loc="best", frameon=False, fontsize=8)
+    if wants_log_y(trace):
+        ax.set_yscale("log")
+    else:
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useMathText=True)
+    ax.set_ylabel("learning rate")
+
+
+def _draw_metric(ax: Axes, trace: Trace) -> None:
+    assert trace.metric is not None
+    fed = np.flatnonzero(~np.isnan(trace.metric))
+    ax.plot(fed, trace.metric[fed], color=PALETTE[2], linewidth=1.1, marker="." if len(fed) <= 200
+            else None, markersize=3)
+    ax.set_ylabel("metric")
+
+
+def _draw_events(ax: Axes, marks: list[Event], label: bool) -> None:
+    if len(marks) > _MAX_EVENT_LINES:
+        return
+    for event in marks:
+        ax.axvline(event.step, color=EVENT_COLOR, linewidth=0.7, linestyle=":", zorder=0)
+    if label and len(marks) <= _MAX_EVENT_LABELS:
+        transform = ax.get_xaxis_transform()
+        for event in marks:
+            ax.text(event.step, 0.98, f" {_short(event)}", transform=transform, fontsize=6.5,
+                    color="#666666", rotation=90, ha="left", va="top")
+
+
+def _short(event: Event) -> str:
+    text = event.label.split(": ", 1)[-1] if ": " in event.label else event.label
+    return text if len(text) <= 32 else text[:31] + "…"
+
+
+def _style(ax: Axes, steps: int) -> None:
+    ax.grid(True, color="#e5e5e5", linewidth=0.6)
+    ax.set_xlim(0, max(1, steps - 1))
+    ax.spines[["top", "right"]].set_visible(False)
+
+
 def save_figure(trace: Trace, path: Path) -> None:
-    """Save the trace's figure in the format its suffix names."""
+    """Save the trace's figure in the format its suffix names, with no dates inside."""
     import matplotlib
 
     suffix = path.suffix.lower()
-    with matplotlib.rc_context({"svg.hashsalt": "lrviz", "pdf.compression": 6}):
+    with matplotlib.rc_context({"svg.hashsalt": "lrviz", "path.simplify": True}):
         fig = figure(trace)
-        fig.savefig(path, format=suffix[1:], metadata=_METADATA[suffix], dpi=150)
-
+        fig.savefig(path, format=suffix[1:], metadata=_METADATA[suffix],
+                    dpi=trace.spec.plot.dpi or 150)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lrviz import catalog
-from lrviz.flags import RUN_FLAGS, scheduler_flags
+from lrviz.flags import RUN_FLAGS, RunFlag, scheduler_flags
 
 
 def default_text(param: catalog.Param) -> str:
@@ -50,22 +50,28 @@ def param_line(param: catalog.Param) -> str:
     return f"{param.help} [{default_text(param)}{extra}]"
 
 
-def print_plot_help(sched: catalog.Scheduler | None, target: str | None) -> None:
-    """Usage of ``plot``: for one scheduler (every constructor parameter), or in general."""
+def print_plot_help(
+    sched: catalog.Scheduler | None,
+    target: str | None,
+    command: str = "plot",
+    extra: tuple[RunFlag, ...] = (),
+    about: str = "Simulate the real torch scheduler and write plots and data.",
+) -> None:
+    """Usage of ``plot`` (or ``table``): for one scheduler, or in general."""
     out = _console()
     if sched is None:
-        out.print("Usage: lrviz plot SCHEDULER|SPEC.yaml [OPTIONS] [-o FILE]...\n")
-        out.print("Simulate the real torch scheduler and write plots and data. SCHEDULER is a "
+        out.print(f"Usage: lrviz {command} SCHEDULER|SPEC.yaml [OPTIONS] [-o FILE]...\n")
+        out.print(f"{about} SCHEDULER is a "
                   "name or alias below; options after it set its constructor parameters "
-                  "(`lrviz plot cyclic --help` lists them). Options given beside a YAML spec "
-                  "override the file.\n")
+                  f"(`lrviz {command} cyclic --help` lists them). Options given beside a YAML "
+                  "spec override the file.\n")
         table = _two_columns("Schedulers")
         for s in catalog.SCHEDULERS_TABLE:
             table.add_row(", ".join(s.aliases), f"{s.name}: {s.help}")
         out.print(table)
     else:
         what = target if target and catalog.find(target) is None else sched.alias
-        out.print(f"Usage: lrviz plot {what} [OPTIONS] [-o FILE]...\n")
+        out.print(f"Usage: lrviz {command} {what} [OPTIONS] [-o FILE]...\n")
         out.print(f"{sched.module}.{sched.name}: {sched.help}.")
         if sched.composite:
             out.print("Its nested schedulers are written as a `schedulers:` list in a YAML spec.")
@@ -78,6 +84,11 @@ def print_plot_help(sched: catalog.Scheduler | None, target: str | None) -> None
                 table.add_row(f"{flag} {param.metavar}", param_line(param))
         out.print(table)
         out.print(f"  Torch's own spelling works too: --{sched.params[0].name}.\n")
+    if extra:
+        own = _two_columns(f"{command} options")
+        for f in extra:
+            own.add_row(f"    {f.flag} {f.metavar}".rstrip(), f.help)
+        out.print(own)
     run = _two_columns("Run options (every scheduler)")
     for f in RUN_FLAGS:
         spelled = f"{f.short}, {f.flag}" if f.short else f"    {f.flag}"

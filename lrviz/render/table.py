@@ -1,0 +1,82 @@
+"""The schedule as a table: the rows that matter, with the event behind each change."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from lrviz.events import Event
+from lrviz.trace import Trace
+
+# Beyond this many change points (a cosine changes at every step) the default table is
+# thinned to the events and evenly spaced rows; --all and --every K show more.
+MAX_DEFAULT_ROWS = 40
+
+
+def select_rows(trace: Trace, marks: list[Event], every: int | None = None,
+                everything: bool = False) -> tuple[np.ndarray, str | None]:
+    """The row indices to show, and a note when the default selection was thinned."""
+    if everything:
+        return np.arange(trace.steps), None
+    if every is not None:
+        rows = np.arange(0, trace.steps, every)
+        return np.union1d(rows, [trace.steps - 1]), None
+    changes = trace.change_rows()
+    if len(changes) <= MAX_DEFAULT_ROWS:
+        return changes, None
+    keep = {int(changes[0]), int(changes[-1])} | {e.step for e in marks if e.step < trace.steps}
+    room = max(2, MAX_DEFAULT_ROWS - len(keep))
+    keep |= {int(i) for i in changes[np.linspace(0, len(changes) - 1, room).astype(int)]}
+    note = (f"the lr changes at {len(changes)} steps; showing {len(keep)} of them "
+            "(--all for every row, --every K for every K-th)")
+    return np.array(sorted(keep)), note
+
+
+def event_labels(marks: list[Event]) -> dict[int, str]:
+    """step -> the events at it, joined."""
+    out: dict[int, str] = {}
+    for event in marks:
+        out[event.step] = f"{out[event.step]}; {event.label}" if event.step in out else event.label
+    return out
+
+
+def cells(trace: Trace, rows: np.ndarray, marks: list[Event]) -> tuple[list[str], list[list[str]]]:
+    """Header and text cells (exact floats) of the selected rows, with an event column."""
+    from lrviz.render.data import column_cells
+
+    cols = trace.columns()
+    header = [name for name, _ in cols] + ["event"]
+    columns = [column_cells(values[rows]) for _, values in cols]
+    labels = event_labels(marks)
+    columns.append([labels.get(int(r), "") for r in rows])
+    return header, [list(row) for row in zip(*columns, strict=True)]
+
+
+def print_table(trace: Trace, rows: np.ndarray, marks: list[Event], console: Console) -> None:
+    """A rich table on a terminal; aligned plain text when piped."""
+    header, body = cells(trace, rows, marks)
+    if console.is_terminal:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for name in header:
+            table.add_column(name, justify="left" if name == "event" else "right",
+                             overflow="fold")
+        for row in body:
+            table.add_row(*row)
+        console.print(table)
+        return
+    widths = [max(len(x) for x in [h, *(r[i] for r in body)]) for i, h in enumerate(header)]
+    for line in [header, *body]:
+        text = "  ".join(c.rjust(w) if i < len(line) - 1 else c
+                         for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+        console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)
+
+
+def markdown(trace: Trace, rows: np.ndarray, marks: list[Event]) -> str:
+    """The same rows as a Markdown table."""
+    header, body = cells(trace, rows, marks)
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---:" if h != "event" else "---" for h in header) + "|"]
+    lines.extend("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in body)
+    return "\n".join(lines) + "\n"
