@@ -147,12 +147,13 @@ def plot(ctx: typer.Context) -> None:
         outputs = inv.outputs
         render.check_outputs(outputs)
         trace = _simulate(inv)
-        _note_log_scale(trace)
-        if inv.terminal:
-            _draw_in_terminal(trace)
         if not outputs and not inv.terminal:
             outputs = [Path(f"{trace.spec.name}.png")]
             render.check_outputs(outputs)
+        if inv.terminal or any(p.suffix.lower() in render.FIGURE_SUFFIXES for p in outputs):
+            _note_log_scale(trace)
+        if inv.terminal:
+            _draw_in_terminal(trace)
         for path in render.write_outputs(trace, outputs):
             typer.echo(str(path))
 

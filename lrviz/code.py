@@ -210,7 +210,7 @@ def _snake(name: str) -> str:
 
 def _loop(spec: Spec) -> list[str]:
     """The training loop of SPEC section 4, as comments."""
-    train = ["train_step()  # forward, backward", "optimizer.step()"]
+    train = ["train_step()  # forward, backward on the next batch", "optimizer.step()"]
     after = ["scheduler.step()"]
     if spec.scheduler.info.takes_metric:
         after = ["val_loss = validate()  # the metric lrviz fed", "scheduler.step(val_loss)"]
@@ -219,13 +219,15 @@ def _loop(spec: Spec) -> list[str]:
                 f"# for step in range({spec.steps}):",
                 *(f"#     {line}" for line in [*train, *after])]
     epochs, rest = divmod(spec.steps, spec.steps_per_epoch)
-    more = f", then {rest} more steps" if rest else ""
+    more = f" and {rest} steps" if rest else ""
     return [
-        f"# The training loop lrviz simulated ({spec.steps} steps: {epochs} epochs of "
-        f"{spec.steps_per_epoch}{more}), the scheduler stepped once per epoch:",
+        f"# The training loop lrviz simulated ({epochs} epochs of {spec.steps_per_epoch} "
+        f"steps{more}),",
+        "# the scheduler stepped once per epoch:",
         f"# for epoch in range({epochs}):",
-        f"#     for batch in range({spec.steps_per_epoch}):",
-        *(f"#         {line}" for line in train),
+        f"#     for batch in train_loader:  # {spec.steps_per_epoch} steps per epoch",
+        "#         train_step(batch)  # forward, backward",
+        "#         optimizer.step()",
         *(f"#     {line}" for line in after),
     ]
 
