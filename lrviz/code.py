@@ -208,6 +208,10 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _loop(spec: Spec) -> list[str]:
     """The training loop of SPEC section 4, as comments."""
     train = ["train_step()  # forward, backward on the next batch", "optimizer.step()"]
@@ -215,14 +219,14 @@ def _loop(spec: Spec) -> list[str]:
     if spec.scheduler.info.takes_metric:
         after = ["val_loss = validate()  # the metric lrviz fed", "scheduler.step(val_loss)"]
     if spec.interval == "step":
-        return [f"# The training loop lrviz simulated ({spec.steps} steps):",
+        return [f"# The training loop lrviz simulated ({_count(spec.steps, 'step')}):",
                 f"# for step in range({spec.steps}):",
                 *(f"#     {line}" for line in [*train, *after])]
     epochs, rest = divmod(spec.steps, spec.steps_per_epoch)
-    more = f" and {rest} steps" if rest else ""
+    more = f" and {_count(rest, 'step')}" if rest else ""
     return [
-        f"# The training loop lrviz simulated ({epochs} epochs of {spec.steps_per_epoch} "
-        f"steps{more}),",
+        f"# The training loop lrviz simulated ({_count(epochs, 'epoch')} of "
+        f"{_count(spec.steps_per_epoch, 'step')}{more}),",
         "# the scheduler stepped once per epoch:",
         f"# for epoch in range({epochs}):",
         f"#     for batch in train_loader:  # {spec.steps_per_epoch} steps per epoch",

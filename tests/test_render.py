@@ -39,7 +39,7 @@ def test_step_has_one_panel_with_drop_markers() -> None:
     ax = fig.axes[0]
     drops = sorted(line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == ":")
     assert drops == [30, 60, 90]
-    assert [t.get_text().strip() for t in ax.texts] == ["lr x 0.5"] * 3
+    assert [t.get_text().strip() for t in ax.texts] == ["lr x 0.5"]  # written once
     assert "initial 0.1 · peak 0.1 at step 0 · final 0.0125" in ax.get_title(loc="right")
 
 

@@ -148,11 +148,19 @@ def _draw_events(ax: Axes, marks: list[Event], label: bool) -> None:
         return
     for event in marks:
         ax.axvline(event.step, color=EVENT_COLOR, linewidth=0.7, linestyle=":", zorder=0)
-    if label and len(marks) <= _MAX_EVENT_LABELS:
-        transform = ax.get_xaxis_transform()
-        for event in marks:
-            ax.text(event.step, 0.98, f" {_short(event)}", transform=transform, fontsize=6.5,
-                    color="#666666", rotation=90, ha="left", va="top")
+    if not label:
+        return
+    # A repeated label (every cycle's peak, every StepLR drop) is written once, at its first.
+    firsts: dict[str, int] = {}
+    for event in marks:
+        firsts.setdefault(_short(event), event.step)
+    if len(firsts) > _MAX_EVENT_LABELS:
+        return
+    transform = ax.get_xaxis_transform()
+    for text, step in firsts.items():
+        ax.text(step, 0.98, f" {text} ", transform=transform, fontsize=6.5, color="#555555",
+                rotation=90, ha="left", va="top",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.5})
 
 
 def _short(event: Event) -> str:
