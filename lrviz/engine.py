@@ -37,8 +37,9 @@ def simulate(spec: Spec, progress: Progress | None = None) -> Trace:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         optimizer, beta = build_optimizer(spec)
+        warmup = _build_warmup(spec, optimizer)
         scheduler = build_scheduler(spec.scheduler, optimizer, spec)
-        lrs, momenta, metric = _run(spec, optimizer, scheduler, beta, progress)
+        lrs, momenta, metric = _run(spec, optimizer, scheduler, warmup, beta, progress)
     seen: dict[str, None] = {}
     for w in caught:
         seen.setdefault(f"{w.category.__name__}: {w.message}", None)
@@ -151,15 +152,26 @@ def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec) -> Any:
         raise SpecError(f"torch rejected {sched.type}: {exc}", spec.where(sched.path)) from None
 
 
+def _build_warmup(spec: Spec, optimizer: Any) -> Any:
+    """The LinearLR a training loop steps before ReduceLROnPlateau, if the spec has one."""
+    if spec.warmup is None:
+        return None
+    from torch.optim.lr_scheduler import LinearLR
+
+    return LinearLR(optimizer, start_factor=spec.warmup.start_factor, end_factor=1.0,
+                    total_iters=spec.warmup.steps)
+
+
 # ---------------------------------------------------------------------------- the loop
 
 
 def _run(
-    spec: Spec, optimizer: Any, scheduler: Any, beta: bool, progress: Progress | None
+    spec: Spec, optimizer: Any, scheduler: Any, warmup: Any, beta: bool,
+    progress: Progress | None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """The step loop, in chunks between progress reports."""
     chunk = PROGRESS_CHUNK if progress is not None else spec.steps
-    state = _Loop(spec, optimizer, scheduler, beta)
+    state = _Loop(spec, optimizer, scheduler, warmup, beta)
     for start in range(0, spec.steps, chunk):
         stop = min(spec.steps, start + chunk)
         state.run(start, stop)
@@ -171,9 +183,13 @@ def _run(
 class _Loop:
     """The arrays and the probes of one run; :meth:`run` fills rows ``start..stop``."""
 
-    def __init__(self, spec: Spec, optimizer: Any, scheduler: Any, beta: bool) -> None:
+    def __init__(
+        self, spec: Spec, optimizer: Any, scheduler: Any, warmup: Any, beta: bool
+    ) -> None:
         groups = optimizer.param_groups
         self.spec, self.scheduler, self.beta = spec, scheduler, beta
+        self.warmup = warmup
+        self.warmup_left = spec.warmup.steps if spec.warmup is not None else 0
         self.lrs = np.empty((len(groups), spec.steps))
         self.momenta = np.empty((len(groups), spec.steps)) if spec.records_momentum else None
         self.metric = np.full(spec.steps, np.nan) if spec.metric is not None else None
@@ -191,7 +207,8 @@ class _Loop:
         last = every - 1
         k = start
         try:
-            if values is None and every == 1 and not self.mom_probes and len(self.lr_probes) == 1:
+            if (values is None and every == 1 and not self.mom_probes
+                    and len(self.lr_probes) == 1 and self.warmup is None):
                 row, group = self.lr_probes[0]  # the common case, as lean as torch's own loop
                 for k in range(start, stop):
                     row[k] = group["lr"]
@@ -203,7 +220,10 @@ class _Loop:
                 for row, group in self.mom_probes:
                     row[k] = group["betas"][0] if beta else group["momentum"]
                 if k % every == last:
-                    if values is None:
+                    if self.warmup_left:
+                        self.warmup.step()
+                        self.warmup_left -= 1
+                    elif values is None:
                         step()
                     else:
                         metric[k] = values[self.fed]  # type: ignore[index]

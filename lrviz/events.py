@@ -38,11 +38,18 @@ def events(spec: Spec, trace: Trace | None = None) -> list[Event]:
         for epoch, label, kind in _scheduler_events(spec.scheduler, 0, horizon)
         if 0 < epoch <= horizon and epoch * every < spec.steps
     }
-    if trace is not None and spec.scheduler.info.takes_metric:
-        lrs = trace.lrs
-        for row in range(1, trace.steps):
-            if (lrs[:, row] < lrs[:, row - 1]).any():
-                found.add(Event(row, "lr cut: metric stopped improving", "cut"))
+    if spec.warmup_steps:
+        end = spec.warmup_steps * every
+        found = {e for e in found if not (e.step == end and e.kind in ("milestone", "warmup"))}
+        if end < spec.steps:
+            found.add(Event(end, f"warmup ends ({spec.warmup_steps} steps)", "warmup"))
+    if trace is not None:
+        from lrviz.plateau import replay
+
+        for decision in replay(trace):
+            if decision.action and decision.row + 1 < trace.steps:
+                kind = "cut" if decision.reduced else "skip"
+                found.add(Event(decision.row + 1, decision.reason, kind))
     return sorted(found)
 
 

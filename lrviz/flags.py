@@ -44,6 +44,14 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--optimizer", "optimizer", "torch.optim optimizer (default SGD)", "NAME"),
     RunFlag("--momentum", "momentum", "optimizer momentum, or beta1 for Adam-like optimizers "
             "(default 0.9 for SGD)", "M"),
+    RunFlag("--warmup", "warmup", "linear warmup over the first N scheduler steps", "N"),
+    RunFlag("--warmup-start-factor", "warmup_start_factor", "lr factor the warmup starts "
+            "from (default 0.01)", "F"),
+    RunFlag("--metric", "metric", "ReduceLROnPlateau: synthetic metric (plateau-loss, "
+            "staircase, constant, accuracy; default plateau-loss)", "NAME"),
+    RunFlag("--metric-param", "metric_param", "a parameter of the synthetic metric "
+            "(noise=0.02, start=1, ...); repeatable", "KEY=VALUE", repeat=True),
+    RunFlag("--seed", "seed", "seed of the synthetic metric's noise (default 0)", "N"),
     RunFlag("--metric-file", "metric_file", "ReduceLROnPlateau: CSV file of logged metric "
             "values", "PATH"),
     RunFlag("--metric-column", "metric_column", "ReduceLROnPlateau: the column of "
@@ -257,6 +265,20 @@ def _apply_run_flag(
         key = dest.split("_")[1]
         metric[key] = os.path.abspath(value) if key == "file" else value
         where[f"metric.{key}"] = flag
+    elif dest in ("metric", "seed"):
+        key = "generator" if dest == "metric" else "seed"
+        overlay.setdefault("metric", {})[key] = value
+        where[f"metric.{key}"] = flag
+    elif dest == "metric_param":
+        name, eq, number = value.partition("=")
+        if not eq or not name.strip():
+            raise SpecError(f"expected KEY=VALUE, got {value!r}", flag)
+        overlay.setdefault("metric", {})[name.strip()] = number
+        where[f"metric.{name.strip()}"] = f"{flag} {name.strip()}"
+    elif dest in ("warmup", "warmup_start_factor"):
+        key = "steps" if dest == "warmup" else "start_factor"
+        overlay.setdefault("warmup", {})[key] = value
+        where[f"warmup.{key}"] = flag
 
 
 def _is_number(token: str) -> bool:

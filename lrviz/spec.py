@@ -21,7 +21,8 @@ from lrviz.catalog import BOOL, CHOICE, EXPR, FLOAT, INT, INT_LIST, SCHEDULERS, 
 from lrviz.errors import SpecError
 
 TOP_KEYS = ("name", "title", "steps", "steps_per_epoch", "optimizer", "scheduler", "metric",
-            "plot")
+            "warmup", "plot")
+WARMUP_KEYS = ("steps", "start_factor")
 PLOT_KEYS = ("log_y", "size", "dpi")
 INTERVALS = ("step", "epoch")
 DEFAULT_OPTIMIZER: dict[str, Any] = {"type": "SGD", "lr": 0.1, "momentum": 0.9}
@@ -29,6 +30,7 @@ DEFAULT_OPTIMIZER: dict[str, Any] = {"type": "SGD", "lr": 0.1, "momentum": 0.9}
 # against a typo (an extra zero or two) filling memory at 8 bytes a value.
 MAX_STEPS = 50_000_000
 _FALLBACK_LENGTH = 1000  # when nothing in the spec hints at a natural length
+_PLATEAU_LENGTH = 300  # scheduler steps of a synthetic metric: room for a few cuts
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,17 @@ class MetricSpec:
 
 
 @dataclass(frozen=True)
+class WarmupSpec:
+    """A linear warmup before the main scheduler, in scheduler steps."""
+
+    steps: int
+    start_factor: float = 0.01
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps, "start_factor": self.start_factor}
+
+
+@dataclass(frozen=True)
 class PlotOptions:
     """How the figure is drawn; None means lrviz chooses."""
 
@@ -125,6 +138,11 @@ class Spec:
     locations: dict[str, str] = field(default_factory=dict)  # key path -> flag
     notes: tuple[str, ...] = ()  # defaults lrviz chose, to tell the user
     plot: PlotOptions = field(default_factory=PlotOptions)
+    # Set only where SequentialLR cannot carry the warmup (ReduceLROnPlateau): the engine
+    # then steps a real LinearLR first, as a training loop would. For every other
+    # scheduler the warmup is already part of ``scheduler``, a real SequentialLR.
+    warmup: WarmupSpec | None = None
+    warmup_steps: int = 0  # scheduler steps of warmup, however it is carried
 
     @property
     def scheduler_steps(self) -> int:
@@ -156,6 +174,8 @@ class Spec:
         out["scheduler"] = {**self.scheduler.to_dict(), "interval": self.interval}
         if self.metric is not None:
             out["metric"] = self.metric.to_dict()
+        if self.warmup is not None:
+            out["warmup"] = self.warmup.to_dict()
         if self.plot.to_dict():
             out["plot"] = self.plot.to_dict()
         return out
@@ -385,10 +405,11 @@ def build_spec(
     groups = optimizer.group_count
     sched_raw = {k: v for k, v in sched_raw.items() if k != "interval"}
     scheduler = _scheduler(check, sched_raw, "scheduler", groups, top=True)
+    warmup = _warmup(check, raw.get("warmup"))
 
     metric = None
     if scheduler.info.takes_metric or "metric" in raw:
-        metric = _metric(check, raw.get("metric"), base_dir, scheduler)
+        metric = _metric(check, raw.get("metric"), base_dir, scheduler, notes)
     for child in scheduler.children:
         for nested in child.walk():
             if nested.info.takes_metric:
@@ -403,7 +424,7 @@ def build_spec(
         if steps < 1:
             raise check.fail("steps", f"expected an integer >= 1, got {steps}")
     else:
-        length = _natural_length(scheduler, metric)
+        length = _natural_length(scheduler, metric) + (warmup.steps if warmup else 0)
         steps = length * steps_per_epoch if interval == "epoch" else length
         notes.append(f"steps not given: simulating {steps} steps to show the whole schedule")
     if steps > max_steps:
@@ -414,12 +435,27 @@ def build_spec(
         )
 
     sched_steps = _scheduler_steps(steps, steps_per_epoch, interval)
+    plateau_warmup = None
+    if warmup is not None:
+        if warmup.steps >= sched_steps:
+            raise check.fail(
+                "warmup.steps",
+                f"the warmup ({warmup.steps} scheduler steps) is as long as the run "
+                f"({sched_steps}); expected fewer",
+            )
+        if scheduler.info.takes_metric:
+            plateau_warmup = warmup
+        else:
+            scheduler = _with_warmup(scheduler, warmup)
     scheduler = _fill_lengths(check, scheduler, sched_steps, notes)
-    if metric is not None and len(metric.values) < sched_steps:
+    fed_steps = sched_steps - (plateau_warmup.steps if plateau_warmup else 0)
+    if metric is not None:
+        metric = _generate(metric, fed_steps)
+    if metric is not None and len(metric.values) < fed_steps:
         raise check.fail(
             "metric",
-            f"expected at least {sched_steps} metric values (one per scheduler step), "
-            f"got {len(metric.values)}",
+            f"expected at least {fed_steps} metric values (one per scheduler step"
+            f"{' after the warmup' if plateau_warmup else ''}), got {len(metric.values)}",
         )
 
     name = raw.get("name")
@@ -443,6 +479,36 @@ def build_spec(
         source=source,
         locations=check.locations,
         notes=tuple(notes),
+        warmup=plateau_warmup,
+        warmup_steps=warmup.steps if warmup else 0,
+    )
+
+
+def _warmup(check: _Checker, value: Any) -> WarmupSpec | None:
+    if value is None:
+        return None
+    check.mapping(value, "warmup", WARMUP_KEYS)
+    if "steps" not in value:
+        raise check.fail("warmup", "missing `steps:` (scheduler steps of the warmup)")
+    steps = check.integer(value["steps"], "warmup.steps")
+    if steps < 1:
+        raise check.fail("warmup.steps", f"expected an integer >= 1, got {steps}")
+    factor = check.number(value.get("start_factor", 0.01), "warmup.start_factor")
+    if not 0 < factor <= 1:
+        raise check.fail("warmup.start_factor", f"expected a number in (0, 1], got {_num(factor)}")
+    return WarmupSpec(steps, factor)
+
+
+def _with_warmup(main: SchedulerSpec, warmup: WarmupSpec) -> SchedulerSpec:
+    """``SequentialLR(LinearLR(...), main, milestones=[warmup.steps])``: the real thing."""
+    linear = SchedulerSpec(
+        catalog.lookup("LinearLR"),
+        {"start_factor": warmup.start_factor, "end_factor": 1.0, "total_iters": warmup.steps},
+        path="warmup",
+    )
+    return SchedulerSpec(
+        catalog.lookup("SequentialLR"), {"milestones": [warmup.steps]},
+        (linear, main), path=main.path,
     )
 
 
@@ -594,20 +660,37 @@ def _check_relations(
 
 
 def _metric(
-    check: _Checker, raw: Any, base_dir: str | Path | None, scheduler: SchedulerSpec
+    check: _Checker, raw: Any, base_dir: str | Path | None, scheduler: SchedulerSpec,
+    notes: list[str],
 ) -> MetricSpec:
+    """Logged values (``values:``, ``file:``) as given, or a generator still to be run.
+
+    A generator's values are made once the run's length is known (:func:`_generate`).
+    """
     if not scheduler.info.takes_metric:
         raise check.fail("metric", f"only ReduceLROnPlateau takes a metric, not {scheduler.type}")
     if raw is None:
+        mode = scheduler.params.get("mode", "min")
+        name = "accuracy" if mode == "max" else _default_generator()
+        notes.append(f"metric not given: feeding the synthetic `{name}` metric (seed 0); "
+                     "--metric, --metric-file or `metric:` choose another")
+        raw = {"generator": name, "seed": 0}
+    check.mapping(raw, "metric", None)
+    sources = [k for k in ("values", "file", "generator") if k in raw]
+    if not sources and raw and "column" not in raw:  # only a seed or generator parameters
+        default = "accuracy" if scheduler.params.get("mode", "min") == "max" else \
+            _default_generator()
+        raw = {"generator": default, **raw}
+        sources = ["generator"]
+    if len(sources) != 1:
         raise check.fail(
-            "metric",
-            "ReduceLROnPlateau needs a metric: `metric: {values: [...]}` or "
-            "`metric: {file: log.csv, column: val_loss}` (flags: --metric-file, --metric-column)",
+            "metric", "expected exactly one of `values:` (a list), `file:` (a CSV, with "
+            "`column:`) or `generator:` (a synthetic metric)"
         )
-    check.mapping(raw, "metric", ("values", "file", "column"))
+    if sources == ["generator"]:
+        return _generator_spec(check, raw)
+    check.mapping(raw, "metric", ("values",) if sources == ["values"] else ("file", "column"))
     if "values" in raw:
-        if "file" in raw:
-            raise check.fail("metric", "give either `values:` or `file:`, not both")
         values = raw["values"]
         if isinstance(values, str):
             values = values.split(",")
@@ -615,9 +698,49 @@ def _metric(
             raise check.fail("metric.values", "expected a non-empty list of numbers")
         nums = tuple(check.number(v, f"metric.values[{i}]") for i, v in enumerate(values))
         return MetricSpec(nums, {"values": list(nums)})
-    if "file" not in raw:
-        raise check.fail("metric", "expected `values:` or `file:` (with `column:`)")
     return _metric_file(check, raw, base_dir)
+
+
+def _default_generator() -> str:
+    from lrviz.metrics import DEFAULT
+
+    return DEFAULT
+
+
+def _generator_spec(check: _Checker, raw: dict[str, Any]) -> MetricSpec:
+    from lrviz.metrics import GENERATORS
+
+    name = raw["generator"]
+    if not isinstance(name, str) or name not in GENERATORS:
+        hint = catalog.suggest(str(name), list(GENERATORS))
+        raise check.fail("metric.generator", f"unknown generator {_show(name)}{hint}; "
+                         f"expected one of: {', '.join(GENERATORS)}")
+    gen = GENERATORS[name]
+    seed = check.integer(raw.get("seed", 0), "metric.seed")
+    if seed < 0:
+        raise check.fail("metric.seed", f"expected an integer >= 0, got {seed}")
+    params: dict[str, float] = {}
+    for key, value in raw.items():
+        if key in ("generator", "seed"):
+            continue
+        if key not in gen.params:
+            raise check.unknown(f"metric.{key}", key, ("generator", "seed", *gen.params))
+        params[key] = check.number(value, f"metric.{key}")
+        if params[key] < 0:
+            raise check.fail(f"metric.{key}", f"expected a number >= 0, got {_num(params[key])}")
+    return MetricSpec((), {"generator": name, "seed": seed, **params})
+
+
+def _generate(metric: MetricSpec, count: int) -> MetricSpec:
+    """A generator's metric with its ``count`` values made; logged values pass through."""
+    if "generator" not in metric.source:
+        return metric
+    from lrviz.metrics import generate
+
+    source = dict(metric.source)
+    name, seed = source.pop("generator"), source.pop("seed")
+    values = generate(name, max(count, 1), seed, **source)
+    return MetricSpec(tuple(values.tolist()), metric.source)
 
 
 def _metric_file(check: _Checker, raw: dict[str, Any], base_dir: str | Path | None) -> MetricSpec:
@@ -700,8 +823,8 @@ def _natural_length(sched: SchedulerSpec, metric: MetricSpec | None) -> int:
         if p.get("epochs") and p.get("steps_per_epoch"):
             return int(p["epochs"] * p["steps_per_epoch"])
         return _FALLBACK_LENGTH
-    if name == "ReduceLROnPlateau":
-        return len(metric.values) if metric else _FALLBACK_LENGTH
+    if name == "ReduceLROnPlateau":  # logged values set the length; a generator fits any
+        return len(metric.values) if metric and metric.values else _PLATEAU_LENGTH
     if name == "SequentialLR":
         return max(p["milestones"], default=0) + _natural_length(sched.children[-1], metric)
     if name == "ChainedScheduler":

@@ -121,7 +121,13 @@ BAD = [
     (["plot", "sequential"],
      "error: sequential: SequentialLR needs nested schedulers, written as a `schedulers:` "
      "list in a YAML spec", 2),
-    (["plot", "plateau"], "error: metric: ReduceLROnPlateau needs a metric", 2),
+    (["plot", "plateau", "--metric", "plateau-los"],
+     "error: --metric: unknown generator 'plateau-los' (did you mean 'plateau-loss'?)", 2),
+    (["plot", "plateau", "--metric-param", "noise"],
+     "error: --metric-param: expected KEY=VALUE, got 'noise'", 2),
+    (["plot", "plateau", "--metric-param", "nosie=0.1"],
+     "error: --metric-param nosie: unknown key (did you mean 'noise'?)", 2),
+    (["plot", "cosine", "--warmup", "0"], "error: --warmup: expected an integer >= 1, got 0", 2),
     (["plot", "step", "--step-size", "3", "--steps", "10000000000"],
      "error: --steps: 10000000000 steps would need about", 2),
 ]

@@ -24,8 +24,8 @@ def select_rows(trace: Trace, marks: list[Event], every: int | None = None,
         rows = np.arange(0, trace.steps, every)
         return np.union1d(rows, [trace.steps - 1]), None
     changes = trace.change_rows()
-    if len(changes) <= MAX_DEFAULT_ROWS:
-        return changes, None
+    if len(changes) <= MAX_DEFAULT_ROWS:  # with the events that left the lr alone
+        return np.union1d(changes, [e.step for e in marks if e.step < trace.steps]), None
     keep = {int(changes[0]), int(changes[-1])} | {e.step for e in marks if e.step < trace.steps}
     room = max(2, MAX_DEFAULT_ROWS - len(keep))
     keep |= {int(i) for i in changes[np.linspace(0, len(changes) - 1, room).astype(int)]}

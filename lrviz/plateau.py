@@ -1,0 +1,112 @@
+"""Why ReduceLROnPlateau did what it did: its bookkeeping, replayed from a trace.
+
+torch keeps ``best``, ``num_bad_epochs`` and ``cooldown_counter`` to itself; this module
+repeats the same arithmetic (``ReduceLROnPlateau.step`` and ``_reduce_lr`` in torch
+2.x) over the metric values the trace fed, so that every cut can be explained: patience
+exhausted, clamped by ``min_lr``, or skipped because the change was below ``eps``. The
+lr values themselves always come from torch; a test holds this replay against them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lrviz.trace import Trace
+
+
+@dataclass(frozen=True)
+class PlateauStep:
+    """One ``step(metric)`` call: what the scheduler saw and did."""
+
+    row: int  # the row after which the metric was fed
+    metric: float
+    best: float  # best metric so far, after this step
+    bar: float  # what the next metric must beat to count as an improvement
+    bad: int  # bad steps counted after this step (before a cut resets it)
+    cooldown: bool  # whether this step fell in a cooldown window
+    action: str  # "", "cut", "clamped", "skipped", "at floor"
+    reason: str  # plain words for the table and the figure
+
+    @property
+    def reduced(self) -> bool:
+        return self.action in ("cut", "clamped")
+
+
+def _bar(best: float, mode: str, threshold: float, threshold_mode: str) -> float:
+    if math.isinf(best):
+        return best
+    if threshold_mode == "rel":
+        return best * (1 - threshold) if mode == "min" else best * (1 + threshold)
+    return best - threshold if mode == "min" else best + threshold
+
+
+def _better(value: float, bar: float, mode: str) -> bool:
+    return value < bar if mode == "min" else value > bar
+
+
+def replay(trace: Trace) -> list[PlateauStep]:
+    """The ReduceLROnPlateau decisions of a plateau trace, one per metric fed."""
+    spec = trace.spec
+    if trace.metric is None or not spec.scheduler.info.takes_metric:
+        return []
+    p: dict[str, Any] = spec.scheduler.params
+    info = spec.scheduler.info
+    mode = p.get("mode", info.param("mode").default)
+    factor = p.get("factor", info.param("factor").default)
+    patience = p.get("patience", info.param("patience").default)
+    threshold = p.get("threshold", info.param("threshold").default)
+    threshold_mode = p.get("threshold_mode", info.param("threshold_mode").default)
+    cooldown = p.get("cooldown", info.param("cooldown").default)
+    eps = p.get("eps", info.param("eps").default)
+    min_lr = p.get("min_lr", 0)
+    floors = list(min_lr) if isinstance(min_lr, list) else [min_lr] * trace.groups
+
+    best = math.inf if mode == "min" else -math.inf
+    bad = counter = 0
+    out = []
+    for row in map(int, (i for i in range(trace.steps) if not math.isnan(trace.metric[i]))):
+        value = float(trace.metric[row])
+        if _better(value, _bar(best, mode, threshold, threshold_mode), mode):
+            best, bad = value, 0
+        else:
+            bad += 1
+        in_cooldown = counter > 0
+        if in_cooldown:
+            counter -= 1
+            bad = 0
+        action, reason = "", ""
+        if bad > patience:
+            action, reason = _reduce(trace.lrs[:, row], factor, floors, eps, patience + 1)
+            counter, bad_after = cooldown, 0
+        else:
+            bad_after = bad
+        out.append(PlateauStep(row, value, best, _bar(best, mode, threshold, threshold_mode),
+                               bad_after, in_cooldown, action, reason))
+        bad = bad_after
+    return out
+
+
+def _reduce(lrs: Any, factor: float, floors: list[float], eps: float,
+            bad: int) -> tuple[str, str]:
+    """What ``_reduce_lr`` does to the first group that changes (or to group 0)."""
+    waited = f"no improvement for {bad} step{'s' if bad != 1 else ''}"
+    actions = []
+    for old, floor in zip(map(float, lrs), floors, strict=True):
+        new = max(old * factor, floor)
+        if old * factor <= floor and old - floor <= eps:
+            actions.append(("at floor", f"{waited}, but lr {old:.3g} is already at min_lr"))
+        elif old - new <= eps:
+            actions.append(("skipped", f"{waited}, but the cut {old:.3g} -> {new:.3g} is "
+                            f"smaller than eps {eps:g}: skipped"))
+        elif old * factor < floor:
+            actions.append(("clamped", f"{waited}: lr {old:.3g} -> {new:.3g}, clamped by "
+                            f"min_lr {floor:g}"))
+        else:
+            actions.append(("cut", f"{waited}: lr {old:.3g} -> {new:.3g}"))
+    for action in actions:
+        if action[0] in ("cut", "clamped"):
+            return action
+    return actions[0]
