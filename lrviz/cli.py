@@ -23,6 +23,7 @@ from lrviz.errors import LrvizError, SpecError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from lrviz.compare import Summary
     from lrviz.flags import Invocation, RunFlag
     from lrviz.trace import Trace
 
@@ -218,6 +219,119 @@ def _every(value: str | bool | None) -> int | None:
     if every < 1:
         raise SpecError(f"expected an integer >= 1, got {value!r}", "--every")
     return every
+
+
+Outputs = Annotated[list[Path] | None, typer.Option(
+    "-o", "--output", help="File to write, by suffix: .png .svg .pdf (figure), .csv .json "
+    "(data), .md (summary); repeatable.", show_default=False)]
+Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error.")]
+
+
+@app.command(context_settings=HELP)
+def compare(
+    specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False)],
+    output: Outputs = None,
+    layout: Annotated[str, typer.Option(
+        help="overlay: every schedule on one axes; grid: a panel each.")] = "overlay",
+    steps: Annotated[int | None, typer.Option(
+        help="Simulate this many steps for every spec.", show_default=False)] = None,
+    sweep: Annotated[str | None, typer.Option(
+        help="KEY=V1,V2,...: one curve per value of a scheduler parameter (max_lr) or a "
+        "dotted spec path (optimizer.lr).", show_default=False)] = None,
+    title: Annotated[str | None, typer.Option(help="Figure title.", show_default=False)] = None,
+    debug: Debug = False,
+) -> None:
+    """Several schedules on one figure or a grid, with a summary table."""
+    with _boundary(debug):
+        from lrviz import render
+        from lrviz.compare import load_specs, summarize
+        from lrviz.engine import simulate
+        from lrviz.render.compare import write_comparison
+
+        if layout not in ("overlay", "grid"):
+            raise SpecError(f"expected overlay or grid, got {layout!r}", "--layout")
+        outputs = output or [Path("compare.png")]
+        render.check_outputs(outputs)
+        loaded = load_specs(specs, steps, sweep)
+        traces = []
+        for spec in loaded:
+            for note in spec.notes:
+                _say("note", f"{spec.name}: {note}")
+            traces.append(simulate(spec))
+        summaries = [summarize(t) for t in traces]
+        _print_summary(summaries)
+        for path in write_comparison(traces, summaries, outputs, layout, title):
+            typer.echo(str(path))
+
+
+def _print_summary(summaries: list[Summary]) -> None:
+    from rich.console import Console
+
+    from lrviz.compare import SUMMARY_HEADER
+    from lrviz.render.table import print_rows
+
+    print_rows(SUMMARY_HEADER, [s.row() for s in summaries], Console(highlight=False),
+               left={"name", "scheduler"})
+
+
+@app.command(context_settings=HELP)
+def check(
+    specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False)],
+    format: Annotated[str, typer.Option(
+        "--format", help="text (for people) or json (for machines).")] = "text",
+    debug: Debug = False,
+) -> None:
+    """Dry-run lint: what a training run with each spec would crash on or silently get wrong.
+
+    Exit 1 when any finding is an error, 2 when a spec is invalid, else 0.
+    """
+    with _boundary(debug):
+        from rich.console import Console
+
+        from lrviz.check import check_spec, exit_code, render_reports
+        from lrviz.spec import load_spec
+
+        if format not in ("text", "json"):
+            raise SpecError(f"expected text or json, got {format!r}", "--format")
+        reports, invalid = [], False
+        for path in specs:
+            try:
+                spec = load_spec(path)
+                reports.append(check_spec(spec))
+            except SpecError as exc:  # report it, and still check the others
+                _say("error", str(exc))
+                invalid = True
+        render_reports(reports, format, Console(highlight=False, soft_wrap=True))
+        code = 2 if invalid else exit_code(reports)
+        if code:
+            raise typer.Exit(code)
+
+
+@app.command(context_settings=FREE_ARGS, add_help_option=False)
+def code(ctx: typer.Context) -> None:
+    """Print the Python that builds the same optimizer and scheduler, to paste into training.
+
+    lrviz code SCHEDULER|SPEC.yaml [--param VALUE]...
+    """
+    with _boundary(debug="--debug" in ctx.args):
+        inv = _parse(ctx, "code", about="Print the Python that builds this optimizer and "
+                     "scheduler, with the stepping loop as a comment.")
+        if inv is None:
+            return
+        from lrviz.api import spec_from_invocation
+        from lrviz.code import python_code
+
+        sys.stdout.write(python_code(spec_from_invocation(inv)))
+
+
+@app.command(context_settings=HELP)
+def schema() -> None:
+    """Print a JSON Schema (draft 2020-12) of the YAML spec format, for editors and CI."""
+    import json
+
+    from lrviz.schema import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
 @app.command("list", context_settings=HELP)

@@ -100,7 +100,7 @@ def build_optimizer(spec: Spec) -> tuple[Any, bool]:
         for key, value in values.items():
             if key == "momentum" and uses_betas:
                 beta2 = defaults["betas"].default[1]
-                out["betas"] = (value, beta2)
+                out["betas"] = (float(value), beta2)  # torch wants both betas floats
                 continue
             if key not in accepted:
                 from lrviz.catalog import suggest
@@ -110,7 +110,7 @@ def build_optimizer(spec: Spec) -> tuple[Any, bool]:
                     f"it takes: {', '.join(accepted)}",
                     spec.where(f"{path}.{key}"),
                 )
-            out[key] = tuple(value) if isinstance(value, list) else value
+            out[key] = _floats(value) if isinstance(value, list) else value
         return out
 
     base = keywords(opt.params, "optimizer")
@@ -147,7 +147,9 @@ def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec) -> Any:
     try:
         if sched.info.optimizer_arg:
             return cls(optimizer, **kwargs)
-        return cls(optimizer=optimizer, **kwargs)
+        if "optimizer" in inspect.signature(cls).parameters:  # ChainedScheduler, torch >= 2.3
+            kwargs["optimizer"] = optimizer
+        return cls(**kwargs)
     except (ValueError, TypeError, RuntimeError, ZeroDivisionError, ArithmeticError) as exc:
         raise SpecError(f"torch rejected {sched.type}: {exc}", spec.where(sched.path)) from None
 
@@ -230,7 +232,16 @@ class _Loop:
                         step(values[self.fed])
                         self.fed += 1
         except Exception as exc:  # torch's own failure, as training would meet it
-            raise RunError(
-                f"{type(scheduler).__name__}.step() failed after step {k}: {exc}",
+            error = RunError(
+                f"{type(scheduler).__name__}.step() failed after step {k}: "
+                f"{exc or type(exc).__name__}",
                 spec.source,
-            ) from exc
+            )
+            error.step = k
+            raise error from exc
+
+
+def _floats(values: list[Any]) -> tuple[Any, ...]:
+    """A list keyword as the tuple torch expects, numbers as floats (``betas: [0, 0.99]``)."""
+    return tuple(float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                 for v in values)

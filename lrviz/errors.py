@@ -36,3 +36,4 @@ class RunError(LrvizError):
     """The spec is valid, but running it fails as it would in training (exit code 1)."""
 
     exit_code = 1
+    step: int | None = None  # the row after which the run failed, when it is known

@@ -405,6 +405,7 @@ def build_spec(
     groups = optimizer.group_count
     sched_raw = {k: v for k, v in sched_raw.items() if k != "interval"}
     scheduler = _scheduler(check, sched_raw, "scheduler", groups, top=True)
+    alias = scheduler.info.alias  # the default name, before a warmup wraps the scheduler
     warmup = _warmup(check, raw.get("warmup"))
 
     metric = None
@@ -460,7 +461,7 @@ def build_spec(
 
     name = raw.get("name")
     if name is None:
-        name = scheduler.info.alias
+        name = alias
     if not isinstance(name, str) or not name.strip() or "/" in name or "\\" in name:
         raise check.fail("name", f"expected a plain name (no slashes), got {_show(name)}")
     title = raw.get("title")

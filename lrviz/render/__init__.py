@@ -51,25 +51,37 @@ def write_outputs(
     ``rows`` limits the tables (``.csv``, ``.md``) to those rows; figures and JSON
     always hold every row.
     """
-    writers: dict[str, Callable[[Trace, Path], None]] = {}
-    if any(p.suffix.lower() in FIGURE_SUFFIXES for p in paths):
-        from lrviz.render.figure import save_figure
-
-        for suffix in FIGURE_SUFFIXES:
-            writers[suffix] = save_figure
-    from functools import partial
-
     from lrviz.render import data
 
-    writers.update({".csv": partial(data.write_csv, rows=rows), ".json": data.write_json,
-                    ".md": partial(data.write_markdown, rows=rows)})
+    def write(path: Path) -> None:
+        suffix = path.suffix.lower()
+        if suffix in FIGURE_SUFFIXES:
+            from lrviz.render.figure import save_figure
+
+            save_figure(trace, path)
+        elif suffix == ".csv":
+            data.write_csv(trace, path, rows)
+        elif suffix == ".json":
+            data.write_json(trace, path)
+        else:
+            data.write_markdown(trace, path, rows)
+
+    return write_atomically(paths, write)
+
+
+def write_atomically(paths: Sequence[Path], write: Callable[[Path], None]) -> list[Path]:
+    """Call ``write`` on a temporary sibling of each path, then rename them all into place.
+
+    Nothing is renamed unless every write succeeded, and the temporary files never
+    outlive the call, so a failure leaves the folder as it was.
+    """
     staged: list[tuple[Path, Path]] = []
     try:
         for path in paths:
             # Same folder (so the rename is atomic), same suffix (so writers see the format).
             temp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
             staged.append((temp, path))
-            writers[path.suffix.lower()](trace, temp)
+            write(temp)
         for temp, path in staged:
             os.replace(temp, path)
     except OSError as exc:

@@ -31,7 +31,7 @@ _MAX_EVENT_LABELS = 8  # more labelled events than this would overlap at README 
 _MAX_EVENT_LINES = 120
 LOG_DECADES = 4.0  # an lr spanning more decades than this is drawn on a log axis
 
-_METADATA: dict[str, dict[str, Any]] = {
+METADATA: dict[str, dict[str, Any]] = {
     ".png": {"Software": None},
     ".svg": {"Date": None},
     ".pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
@@ -99,7 +99,7 @@ def figure(trace: Trace, marks: list[Event] | None = None) -> Figure:
     if "metric" in by_name and trace.metric is not None:
         _draw_metric(by_name["metric"], trace)
     for ax in axes:
-        _style(ax, trace.steps)
+        style_axes(ax, trace.steps)
         _draw_events(ax, marks, label=ax is axes[0])
     axes[-1].set_xlabel("step")
     if spec.steps_per_epoch > 1:
@@ -187,7 +187,7 @@ def _short(event: Event) -> str:
     return text if len(text) <= 32 else text[:31] + "…"
 
 
-def _style(ax: Axes, steps: int) -> None:
+def style_axes(ax: Axes, steps: int) -> None:
     ax.grid(True, color="#e5e5e5", linewidth=0.6)
     ax.set_xlim(0, max(1, steps - 1))
     ax.spines[["top", "right"]].set_visible(False)
@@ -200,5 +200,5 @@ def save_figure(trace: Trace, path: Path) -> None:
     suffix = path.suffix.lower()
     with matplotlib.rc_context({"svg.hashsalt": "lrviz", "path.simplify": True}):
         fig = figure(trace)
-        fig.savefig(path, format=suffix[1:], metadata=_METADATA[suffix],
+        fig.savefig(path, format=suffix[1:], metadata=METADATA[suffix],
                     dpi=trace.spec.plot.dpi or 150)

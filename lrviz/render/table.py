@@ -55,12 +55,18 @@ def cells(trace: Trace, rows: np.ndarray, marks: list[Event]) -> tuple[list[str]
 
 
 def print_table(trace: Trace, rows: np.ndarray, marks: list[Event], console: Console) -> None:
-    """A rich table on a terminal; aligned plain text when piped."""
+    """The selected rows of a trace, with their events."""
     header, body = cells(trace, rows, marks)
+    print_rows(header, body, console, left={"event"})
+
+
+def print_rows(header: list[str], body: list[list[str]], console: Console,
+               left: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    """A rich table on a terminal; aligned plain text (never cut) when piped."""
     if console.is_terminal:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         for name in header:
-            table.add_column(name, justify="left" if name == "event" else "right",
+            table.add_column(name, justify="left" if name in left else "right",
                              overflow="fold")
         for row in body:
             table.add_row(*row)
@@ -68,7 +74,7 @@ def print_table(trace: Trace, rows: np.ndarray, marks: list[Event], console: Con
         return
     widths = [max(len(x) for x in [h, *(r[i] for r in body)]) for i, h in enumerate(header)]
     for line in [header, *body]:
-        text = "  ".join(c.rjust(w) if i < len(line) - 1 else c
+        text = "  ".join(c.ljust(w) if header[i] in left else c.rjust(w)
                          for i, (c, w) in enumerate(zip(line, widths, strict=True)))
         console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)
 

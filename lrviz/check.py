@@ -1,0 +1,810 @@
+"""``lrviz check``: a dry run that reports what would go wrong in training.
+
+:func:`check_spec` runs a spec with the real torch scheduler (the same run as ``plot``)
+and hands the spec and its trace to every function in :data:`CHECKS`. Each check is
+small and independent, a ``(spec, trace) -> Iterable[Finding]``; it reads what it can
+from the trace (what torch actually did) and falls back on the spec for what the trace
+cannot show (parameters whose effect lies past the end of the run, say).
+
+A crash in ``scheduler.step()`` is itself a finding, with torch's own message and the
+row after which it happens; the checks then look at the rows before the crash.
+
+Steps in findings are row indices as in SPEC section 4: row ``k`` is the lr of
+training step ``k``. A finding about a ``scheduler.step()`` call (a crash, a cut
+ReduceLROnPlateau skips) names the row after which that call runs.
+
+Nothing here imports torch or rich at module level.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import warnings
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lrviz.errors import RunError
+from lrviz.spec import SchedulerSpec, Spec
+
+if TYPE_CHECKING:
+    import numpy as np
+    from rich.console import Console
+
+    from lrviz.trace import Trace
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITIES = (ERROR, WARNING, INFO)  # most severe first
+
+# Every finding code the built-in checks produce, with what it means.
+CODES: dict[str, str] = {
+    "crash": "scheduler.step() raises, as it would in training (torch's own message)",
+    "onecycle-overstep": "OneCycleLR is stepped past its total steps and raises",
+    "lr-not-finite": "the lr becomes inf or NaN",
+    "lr-negative": "the lr becomes negative",
+    "lr-zero": "the lr is 0 at some steps (every step: error; the last one only: info)",
+    "warmup-never-ends": "a LinearLR/ConstantLR warmup outlasts the run or is cut by a milestone",
+    "decay-unfinished": "a LinearLR/PolynomialLR decay outlasts the steps it gets",
+    "onecycle-unfinished": "OneCycleLR's cycle is longer than the steps it gets",
+    "cosine-rises": "CosineAnnealingLR runs past T_max, and the lr climbs back up",
+    "cosine-unfinished": "T_max is longer than the steps the cosine gets",
+    "eta-min-above-lr": "eta_min is above a param group's initial lr",
+    "gamma-above-one": "gamma > 1 makes the lr (or CyclicLR's amplitude) grow",
+    "gamma-one": "gamma is 1, so the scheduler does nothing",
+    "duplicate-milestones": "a milestone listed twice (MultiStepLR: gamma twice; "
+                            "SequentialLR: a scheduler never runs)",
+    "unsorted-milestones": "milestones out of order (harmless for MultiStepLR, "
+                           "not for SequentialLR)",
+    "milestone-past-end": "MultiStepLR milestones the run never reaches",
+    "scheduler-never-runs": "a SequentialLR child never runs (milestone 0 or past the end)",
+    "momentum-overwritten": "cycle_momentum replaces the optimizer's momentum or beta1",
+    "min-lr-floor": "ReduceLROnPlateau cuts have no effect: the lr is at min_lr",
+    "eps-skips-cut": "ReduceLROnPlateau skips a cut smaller than eps",
+    "torch-warning": "torch warned during the run",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a spec."""
+
+    severity: str  # "error" | "warning" | "info"
+    code: str  # short stable id, e.g. "onecycle-overstep"
+    message: str  # plain words, one line
+    step: int | None = None  # row index (SPEC section 4) where it happens
+    param: str | None = None  # key path, e.g. "scheduler.schedulers[1].T_max"
+    fix: str | None = None  # suggested fix, one line
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as plain JSON-able data; ``Finding(**d)`` rebuilds it."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Report:
+    """Everything ``check`` found in one spec, and the trace it looked at."""
+
+    name: str
+    source: str | None
+    findings: list[Finding]
+    trace: Trace | None = None  # None when the run crashed before its first scheduler step
+
+    @property
+    def has_errors(self) -> bool:
+        """True when a finding is an error (``lrviz check`` then exits with 1)."""
+        return any(f.severity == ERROR for f in self.findings)
+
+    def count(self, severity: str) -> int:
+        """How many findings have ``severity``."""
+        return sum(f.severity == severity for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-able data (without the trace)."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "errors": self.count(ERROR),
+            "warnings": self.count(WARNING),
+            "infos": self.count(INFO),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+Check = Callable[[Spec, "Trace | None"], Iterable[Finding]]
+CHECKS: list[Check] = []  # every check, run in this order by check_spec
+
+
+def check(fn: Check) -> Check:
+    """Register ``fn`` as a check (decorator)."""
+    CHECKS.append(fn)
+    return fn
+
+
+# ------------------------------------------------------------------------- entry points
+
+
+def check_spec(spec: Spec) -> Report:
+    """Run ``spec`` against torch and return every finding, most severe first.
+
+    A crash while stepping becomes an error finding, and findings at later steps are
+    dropped (training never gets there); an invalid spec (including an
+    optimizer or scheduler torch refuses to build) raises :class:`~lrviz.errors.SpecError`
+    as ``plot`` does.
+    """
+    from lrviz.engine import simulate
+
+    findings: list[Finding] = []
+    trace: Trace | None
+    crash: Finding | None = None
+    try:
+        trace = simulate(spec)
+    except RunError as exc:
+        row = _crash_row(exc)
+        crash = _crash_finding(spec, exc, row)
+        trace = None
+        if row:  # the rows before the crash, for the other checks
+            try:
+                trace = simulate(dataclasses.replace(spec, steps=row))
+            except RunError:
+                trace = None
+    for fn in CHECKS:
+        findings.extend(fn(spec, trace))
+    if crash is not None:  # training never gets past the crash
+        last = crash.step if crash.step is not None else -1
+        findings = [crash, *(f for f in findings if f.step is None or f.step <= last)]
+    findings.sort(key=lambda f: (SEVERITIES.index(f.severity), -1 if f.step is None else f.step))
+    return Report(spec.name, spec.source, findings, trace)
+
+
+def exit_code(reports: Iterable[Report]) -> int:
+    """1 when any report has an error finding, else 0 (SPEC section 6)."""
+    return 1 if any(r.has_errors for r in reports) else 0
+
+
+def render_reports(reports: list[Report], fmt: str, console: Console) -> None:
+    """Print ``reports``: ``"text"`` one line per finding, ``"json"`` a list of report dicts.
+
+    JSON goes to ``console.file`` unwrapped and unstyled, so it parses as written.
+    """
+    if fmt == "json":
+        console.file.write(json.dumps([r.to_dict() for r in reports], indent=2) + "\n")
+        console.file.flush()
+        return
+    if fmt != "text":
+        raise ValueError(f"unknown format {fmt!r}; expected 'text' or 'json'")
+    from rich.markup import escape
+
+    styles = {ERROR: "bold red", WARNING: "yellow", INFO: "cyan"}
+    for report in reports:
+        name = escape(report.name)
+        if not report.findings:
+            console.print(f"[green]ok     [/] {name}: no problems found",
+                          soft_wrap=True, highlight=False)
+        for f in report.findings:
+            where = f" step {f.step}" if f.step is not None else ""
+            param = f" {escape(f.param)}:" if f.param else ""
+            fix = f" [dim]fix: {escape(f.fix)}[/]" if f.fix else ""
+            console.print(
+                f"[{styles[f.severity]}]{f.severity:<7}[/] {name}{where}{param} "
+                f"{escape(f.message)}{fix}",
+                soft_wrap=True,
+                highlight=False,
+            )
+    totals = [sum(r.count(s) for r in reports) for s in SEVERITIES]
+    parts = [f"{n} {s}{'' if n == 1 else 's'}" for n, s in zip(totals, SEVERITIES, strict=True)]
+    specs = f"{len(reports)} spec{'' if len(reports) == 1 else 's'}"
+    console.print(f"checked {specs}: {', '.join(parts)}", soft_wrap=True, highlight=False)
+
+
+# ------------------------------------------------------------------------------ crashes
+
+def _crash_row(exc: RunError) -> int:
+    """The row after which ``scheduler.step()`` failed."""
+    return exc.step or 0
+
+
+def _crash_finding(spec: Spec, exc: RunError, row: int) -> Finding:
+    cause = exc.__cause__ or exc
+    text = str(cause) or "(no message)"
+    said = f"{type(cause).__name__}: {text}"
+    onecycle = [s for s in _spans(spec) if s.node.type == "OneCycleLR"]
+    if onecycle and "Tried to step" in text:
+        span = onecycle[0]
+        p = span.node.params
+        need = span.length if span.to_end else max(1, span.length - 1)
+        by_epochs = bool(p.get("epochs") and p.get("steps_per_epoch"))
+        total = p["epochs"] * p["steps_per_epoch"] if by_epochs else p.get("total_steps")
+        key = "epochs" if by_epochs else "total_steps"
+        fix = (f"set epochs * steps_per_epoch to at least {need}" if by_epochs
+               else f"set total_steps to at least {need}")
+        return Finding(
+            ERROR, "onecycle-overstep",
+            f"OneCycleLR is stepped more than its {total} total steps; torch raises {said}",
+            row, _join(span.node.path, key),
+            f"{fix} (the scheduler steps it gets), or shorten the run",
+        )
+    param = spec.scheduler.path
+    exprs = [(s, k) for s in spec.scheduler.walk() for k in ("lr_lambda", "scale_fn")
+             if s.params.get(k) is not None]
+    if len(exprs) == 1 and type(cause).__name__ == "ExpressionError":
+        param = _join(exprs[0][0].path, exprs[0][1])
+    fix = "training would stop here with the same error; change the spec"
+    # the failing call is the top scheduler's step number `epoch`
+    epoch = (row + 1) // _every(spec)
+    nested = [c for span in _spans(spec) if span.node.type == "SequentialLR"
+              for m, c in zip(span.node.params["milestones"], span.node.children[1:],
+                              strict=False)
+              if c.info.composite and span.start + m == epoch]
+    if nested:  # torch 2.13: NotImplementedError from get_lr; older: step(0) refused
+        param = nested[0].path
+        fix = (f"torch's SequentialLR cannot restart a nested {nested[0].type} at a milestone;"
+               " flatten the composite into one SequentialLR")
+    return Finding(ERROR, "crash", f"{_stepper(exc)} fails after step {row}: {said}",
+                   row, param, fix)
+
+
+def _stepper(exc: RunError) -> str:
+    """``"OneCycleLR.step()"`` from the engine's message, or ``scheduler.step()``."""
+    found = re.match(r"(\w+\.step\(\))", exc.message)
+    return found.group(1) if found else "scheduler.step()"
+
+
+# ---------------------------------------------------------------- where schedulers run
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Where one scheduler of the tree runs, in scheduler steps (``last_epoch`` values).
+
+    ``start`` is the top scheduler's step at which this one's own step 0 is, ``length``
+    how many steps it runs in the run, ``to_end`` whether it runs to the end of the run
+    (rather than being replaced at a SequentialLR milestone), ``direct`` whether the lr
+    is this scheduler's own (no ChainedScheduler mixes in other factors).
+    """
+
+    node: SchedulerSpec
+    start: int
+    length: int
+    to_end: bool
+    direct: bool
+
+
+def _spans(spec: Spec) -> list[_Span]:
+    """Every scheduler of the spec with where it runs, depth first.
+
+    Children of a SequentialLR with unsorted milestones are left out: torch's bisect on
+    an unsorted list decides where they run (see :func:`_sequential_active`).
+    """
+    out: list[_Span] = []
+
+    def visit(node: SchedulerSpec, start: int, length: int, to_end: bool, direct: bool) -> None:
+        out.append(_Span(node, start, length, to_end, direct))
+        if node.type == "SequentialLR":
+            ms = list(node.params["milestones"])
+            if ms != sorted(ms):
+                return
+            bounds: list[int | None] = [0, *ms, None]
+            for i, child in enumerate(node.children):
+                lo = min(bounds[i] or 0, length)
+                nxt = bounds[i + 1]
+                hi = length if nxt is None else min(nxt, length)
+                ends = to_end and (nxt is None or nxt >= length)
+                visit(child, start + lo, max(0, hi - lo), ends, direct)
+        else:
+            for child in node.children:
+                visit(child, start, length, to_end, False)
+
+    visit(spec.scheduler, 0, spec.scheduler_steps, True, True)
+    return out
+
+
+def _running(spec: Spec) -> list[_Span]:
+    """The spans of the schedulers that run at least one step."""
+    return [s for s in _spans(spec) if s.length > 0]
+
+
+def _every(spec: Spec) -> int:
+    return spec.steps_per_epoch if spec.interval == "epoch" else 1
+
+
+def _row(spec: Spec, span: _Span, local: int) -> int | None:
+    """The first row at which ``span``'s scheduler is at its own step ``local``, if any."""
+    if local < 0 or (local >= span.length and not span.to_end):
+        return None
+    row = (span.start + local) * _every(spec)
+    return row if row < spec.steps else None
+
+
+def _rows(spec: Spec, span: _Span) -> tuple[int, int]:
+    """The rows ``span`` covers, as a half-open range."""
+    every = _every(spec)
+    hi = spec.steps if span.to_end else min(spec.steps, (span.start + span.length) * every)
+    return min(spec.steps, span.start * every), hi
+
+
+def _initial_lrs(spec: Spec) -> list[float]:
+    """Each param group's lr before any scheduler touches it (torch's ``initial_lr``)."""
+    base = spec.optimizer.params.get("lr", 0.1)
+    groups = spec.optimizer.param_groups or ({},)
+    return [float(g.get("lr", base)) for g in groups]
+
+
+def _per_group(value: Any, groups: int = 1) -> list[float]:
+    """A per-group parameter as one float per group (a scalar is repeated)."""
+    if isinstance(value, (list, tuple)):
+        return [float(v) for v in value]
+    return [float(value)] * groups
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}"
+
+
+def _num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+# ------------------------------------------------------------------------- the checks
+
+
+@check
+def lr_values(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """NaN/inf, negative and zero learning rates, from the trace."""
+    import numpy as np
+
+    if trace is None or trace.steps == 0:
+        return
+    lrs = trace.lrs
+    where = spec.scheduler.path
+
+    def first(mask: np.ndarray) -> int | None:
+        rows = np.flatnonzero(mask.any(axis=0))
+        return int(rows[0]) if rows.size else None
+
+    finite = np.isfinite(lrs)
+    row = first(~finite)
+    if row is not None:
+        yield Finding(ERROR, "lr-not-finite",
+                      f"the lr is {_num(float(lrs[:, row][~finite[:, row]][0]))} from step {row}"
+                      f" on ({int((~finite).any(axis=0).sum())} of {trace.steps} steps)",
+                      row, where, "keep the schedule's factors bounded so the lr stays finite")
+    row = first(finite & (lrs < 0))
+    if row is not None:
+        yield Finding(ERROR, "lr-negative",
+                      f"the lr is negative ({_num(float(lrs[:, row].min()))}) at step {row}: "
+                      "training would climb the loss",
+                      row, where, "keep the schedule's factor at or above 0 over the whole run")
+    zero = lrs == 0
+    row = first(zero)
+    if row is not None:
+        group = int(np.flatnonzero(zero[:, row])[0])
+        count = int(zero[group].sum())
+        lr = f"the lr of param group {group}" if trace.groups > 1 else "the lr"
+        fix = "give the schedule a floor above 0 (eta_min, a factor > 0)"
+        if zero.all():
+            yield Finding(ERROR, "lr-zero", "the lr is 0 at every step: nothing is learned",
+                          row, where, fix)
+        elif count == 1 and row == trace.steps - 1:
+            yield Finding(INFO, "lr-zero",
+                          f"{lr} reaches 0 at the last step ({row}), which learns nothing",
+                          row, where, "end the run one step earlier, or " + fix)
+        else:
+            yield Finding(WARNING, "lr-zero",
+                          f"{lr} is 0 at {count} of {trace.steps} steps, first at step {row}:"
+                          " those steps learn nothing", row, where, fix)
+
+
+@check
+def momentum_overwritten(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """The optimizer's momentum replaced by CyclicLR/OneCycleLR's ``cycle_momentum``."""
+    cyclers = [s for s in spec.scheduler.walk()
+               if s.info.changes_momentum and s.params.get("cycle_momentum", True)]
+    if not cyclers:
+        return
+    node = cyclers[0]
+    low = _per_group(node.params.get("base_momentum", node.info.param("base_momentum").default))
+    high = _per_group(node.params.get("max_momentum", node.info.param("max_momentum").default))
+    cycled = f"{_num(min(low))}..{_num(max(high))}"
+    betas = _uses_betas(spec)
+    opt = spec.optimizer
+    sources = [("optimizer", opt.params)] + [
+        (f"optimizer.param_groups[{i}]", g) for i, g in enumerate(opt.param_groups)]
+    for path, values in sources:
+        if "momentum" in values:
+            key, value = "momentum", values["momentum"]
+        elif betas and "betas" in values:
+            key, value = "betas", values["betas"][0]
+        else:
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        what = "beta1" if betas else "momentum"
+        turn_off = _join(node.path, "cycle_momentum")
+        if value == 0:
+            yield Finding(
+                WARNING, "momentum-overwritten",
+                f"{opt.type} has {what} 0, but {node.type} (cycle_momentum: true) sets it to "
+                f"{cycled} from step 0: the run trains with {what}",
+                0, _join(path, key),
+                f"set {turn_off}: false to keep {what} 0",
+            )
+        elif not (path == "optimizer" and key == "momentum" and not betas and value == 0.9):
+            # SGD's 0.9 is also lrviz's default, so it may not be the user's: not reported
+            yield Finding(
+                INFO, "momentum-overwritten",
+                f"{opt.type} {what} {_num(value)} is replaced by {node.type}'s cycled "
+                f"{what} ({cycled}) from step 0",
+                0, _join(path, key),
+                f"set {turn_off}: false to keep it, or set base_momentum/max_momentum instead",
+            )
+
+
+def _uses_betas(spec: Spec) -> bool:
+    """Whether the optimizer's momentum is Adam-style ``betas[0]`` (as the engine decides)."""
+    import inspect
+
+    from lrviz.engine import optimizer_class
+
+    params = inspect.signature(optimizer_class(spec.optimizer.type, "optimizer.type")).parameters
+    return "momentum" not in params and "betas" in params
+
+
+@check
+def onecycle_length(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """OneCycleLR whose cycle is longer than the steps it gets: it never anneals."""
+    for span in _running(spec):
+        p = span.node.params
+        if span.node.type != "OneCycleLR":
+            continue
+        by_epochs = bool(p.get("epochs") and p.get("steps_per_epoch"))
+        total = p["epochs"] * p["steps_per_epoch"] if by_epochs else p.get("total_steps")
+        if total is None or total <= span.length:
+            continue
+        key = "epochs" if by_epochs else "total_steps"
+        warming = span.length < total * p.get("pct_start", 0.3)
+        yield Finding(
+            WARNING, "onecycle-unfinished",
+            f"OneCycleLR is set for {total} steps but gets {span.length}: it stops "
+            f"{'while still warming up' if warming else 'mid-anneal'}, far above its final lr",
+            None, _join(span.node.path, key),
+            ("set epochs * steps_per_epoch" if by_epochs else "set total_steps")
+            + f" to {span.length}" + (
+                "" if spec.interval == "step" else
+                " or step it every step (interval: step), as OneCycleLR expects"),
+        )
+
+
+@check
+def ramps(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """Warmups that never end (or are cut short by a milestone), decays that never finish."""
+    for span in _running(spec):
+        node, p = span.node, span.node.params
+        iters = p.get("total_iters", 5)
+        param = _join(node.path, "total_iters")
+        has = f"has {span.length} scheduler steps"
+        if node.type == "LinearLR":
+            start, end = p.get("start_factor", 1 / 3), p.get("end_factor", 1.0)
+            if start == end:
+                continue
+            warmup = start < end
+            what = (f"LinearLR ramps the lr factor from {_num(start)} to {_num(end)} over "
+                    f"{iters} scheduler steps")
+        elif node.type == "ConstantLR":
+            factor = p.get("factor", 1 / 3)
+            if factor == 1 or not span.to_end:  # a milestone ends it as total_iters would
+                continue
+            warmup = True
+            what = f"ConstantLR scales the lr by {_num(factor)} for {iters} scheduler steps"
+        elif node.type == "PolynomialLR":
+            warmup = False
+            what = f"PolynomialLR decays the lr to 0 over {iters} scheduler steps"
+        else:
+            continue
+        if warmup and span.to_end and iters >= span.length and iters > 0:
+            yield Finding(
+                WARNING, "warmup-never-ends",
+                f"{what}, but the run {has}: it never trains at the full lr",
+                None, param, f"set total_iters below {span.length}, or run longer",
+            )
+        elif warmup and not span.to_end and iters > span.length:
+            handover = (span.start + span.length) * _every(spec)
+            yield Finding(
+                WARNING, "warmup-never-ends",
+                f"{what}, but the next scheduler takes over after {span.length}: the warmup "
+                f"is cut short and the lr jumps at step {handover}",
+                handover if handover < spec.steps else None, param,
+                f"set total_iters to {span.length}, the milestone that ends it",
+            )
+        elif not warmup and iters > span.length:
+            yield Finding(
+                INFO, "decay-unfinished",
+                f"{what}, but it {has}: it never reaches its end value",
+                None, param, f"set total_iters to {span.length} to finish the decay in the run",
+            )
+
+
+@check
+def cosine(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """Cosine rising after ``T_max``, cut short before it, or with ``eta_min`` too high."""
+    initial = _initial_lrs(spec)
+    for span in _running(spec):
+        node, p = span.node, span.node.params
+        if node.type not in ("CosineAnnealingLR", "CosineAnnealingWarmRestarts"):
+            continue
+        eta_min = p.get("eta_min", 0.0)
+        above = [i for i, lr in enumerate(initial) if eta_min > lr]
+        if above:
+            lr = initial[above[0]]
+            group = f" of param group {above[0]}" if len(initial) > 1 else ""
+            yield Finding(
+                WARNING, "eta-min-above-lr",
+                f"eta_min {_num(eta_min)} is above the initial lr {_num(lr)}{group}: "
+                "the 'annealing' raises the lr",
+                None, _join(node.path, "eta_min"),
+                f"set eta_min below {_num(lr)} (e.g. {_num(lr / 100)})",
+            )
+        if node.type != "CosineAnnealingLR":
+            continue
+        t_max = p["T_max"]
+        if t_max > span.length:
+            yield Finding(
+                WARNING, "cosine-unfinished",
+                f"T_max is {t_max} but CosineAnnealingLR runs {span.length} scheduler steps: "
+                f"the lr never comes down to eta_min ({_num(eta_min)})",
+                None, _join(node.path, "T_max"),
+                f"set T_max to {span.length}, the scheduler steps it runs for",
+            )
+            continue
+        rise = _row(spec, span, t_max + 1)
+        if rise is None or not any(eta_min != lr for lr in initial):
+            continue
+        if span.direct and trace is not None:
+            hi = _rows(spec, span)[1]
+            rise = _first_rise(trace.lrs, rise, min(hi, trace.steps))
+            if rise is None:
+                continue
+        yield Finding(
+            WARNING, "cosine-rises",
+            f"CosineAnnealingLR reaches eta_min at T_max ({t_max}) and then rises again "
+            f"from step {rise}: torch's cosine is periodic, it does not stay at eta_min",
+            rise, _join(node.path, "T_max"),
+            f"set T_max to {span.length} (the scheduler steps it runs for)"
+            + (", or end the run there" if span.to_end else
+               ", or start the next SequentialLR stage there"),
+        )
+
+
+def _first_rise(lrs: np.ndarray, lo: int, hi: int) -> int | None:
+    """The first row in ``lo..hi`` whose lr is above the row before it, in any group."""
+    import numpy as np
+
+    lo = max(lo, 1)
+    if hi <= lo:
+        return None
+    up = np.flatnonzero((lrs[:, lo:hi] > lrs[:, lo - 1:hi - 1]).any(axis=0))
+    return lo + int(up[0]) if up.size else None
+
+
+@check
+def gamma(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """``gamma > 1`` (the lr grows) and ``gamma == 1`` (nothing happens)."""
+    for span in _running(spec):
+        node, p = span.node, span.node.params
+        first: int | None
+        if node.type == "StepLR":
+            first = _row(spec, span, p["step_size"])
+        elif node.type == "MultiStepLR":
+            first = _row(spec, span, min(p["milestones"])) if p["milestones"] else None
+        elif node.type == "ExponentialLR":
+            first = _row(spec, span, 1)
+        elif node.type == "CyclicLR" and p.get("mode") == "exp_range" and not p.get("scale_fn"):
+            first = None
+        else:
+            continue
+        g = p.get("gamma", 0.1 if node.type != "CyclicLR" else 1.0)
+        param = _join(node.path, "gamma")
+        if g > 1:
+            grows = "amplitude" if node.type == "CyclicLR" else "lr"
+            yield Finding(
+                WARNING, "gamma-above-one",
+                f"gamma {_num(g)} > 1: {node.type} multiplies the {grows} up, "
+                "so it grows instead of decaying",
+                first, param, f"use a gamma below 1 (e.g. {_num(1 / g)})",
+            )
+        elif g == 1 and node.type != "CyclicLR":
+            yield Finding(INFO, "gamma-one",
+                          f"gamma is 1: {node.type} never changes the lr",
+                          None, param, "use a gamma below 1, or drop the scheduler")
+
+
+@check
+def milestones(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """Unsorted, duplicate or unreachable milestones, where they change the result."""
+    for span in _running(spec):
+        if span.node.type == "MultiStepLR":
+            yield from _multistep_milestones(spec, span)
+        elif span.node.type == "SequentialLR":
+            yield from _sequential_milestones(spec, span)
+
+
+def _multistep_milestones(spec: Spec, span: _Span) -> Iterator[Finding]:
+    node = span.node
+    ms = list(node.params["milestones"])
+    param = _join(node.path, "milestones")
+    g = node.params.get("gamma", 0.1)
+    for m, n in sorted(Counter(ms).items()):
+        if n > 1:
+            yield Finding(
+                WARNING, "duplicate-milestones",
+                f"milestone {m} is listed {n} times: MultiStepLR counts it {n} times and "
+                f"multiplies the lr by gamma**{n} ({_num(g ** n)}) there",
+                _row(spec, span, m), param, f"list {m} once (or mean gamma**{n} there)",
+            )
+    if ms != sorted(ms):
+        yield Finding(INFO, "unsorted-milestones",
+                      "milestones are not in increasing order; harmless for MultiStepLR, "
+                      "which counts them, but easy to misread",
+                      None, param, f"write them sorted: {sorted(set(ms))}")
+    past = sorted({m for m in ms if _row(spec, span, m) is None})
+    if past:
+        none = len(past) == len(set(ms))
+        yield Finding(
+            WARNING if none else INFO, "milestone-past-end",
+            f"milestone{'s' if len(past) > 1 else ''} {', '.join(map(str, past))} "
+            f"{'lie' if len(past) > 1 else 'lies'} past the run's {span.length} scheduler "
+            "steps" + (": the lr never changes" if none else ": that decay never happens"),
+            None, param,
+            "check the units: milestones count scheduler steps "
+            f"({'epochs' if spec.interval == 'epoch' else 'training steps'} here)",
+        )
+
+
+def _sequential_active(milestones: list[int], epoch: int) -> int:
+    """The child SequentialLR runs at ``epoch``: torch's own ``bisect_right``."""
+    return bisect_right(milestones, epoch)
+
+
+def _sequential_milestones(spec: Spec, span: _Span) -> Iterator[Finding]:
+    node = span.node
+    ms = list(node.params["milestones"])
+    param = _join(node.path, "milestones")
+    children = node.children
+    if ms != sorted(ms):
+        # bisect_right changes its answer only where the epoch crosses a milestone value
+        points = sorted({0, *(m for m in ms if 0 <= m < span.length)})
+        real = [_sequential_active(ms, e) for e in points]
+        meant = [_sequential_active(sorted(ms), e) for e in points]
+        diff = [e for e, a, b in zip(points, real, meant, strict=True) if a != b]
+        if not diff:
+            yield Finding(INFO, "unsorted-milestones",
+                          "milestones are not in increasing order (no effect within this run)",
+                          None, param, f"write them sorted: {sorted(ms)}")
+            return
+        never = [i for i in range(len(children)) if i not in real]
+        lost = ""
+        if never:
+            names = ", ".join(f"schedulers[{i}]" for i in never)
+            lost = f"; {names} never run{'s' if len(never) == 1 else ''}"
+        at = points.index(diff[0])
+        row = _row(spec, span, diff[0])
+        yield Finding(
+            WARNING, "unsorted-milestones",
+            "milestones are not in increasing order, but torch's SequentialLR looks them up "
+            f"with bisect, which assumes they are: from step {row} it runs "
+            f"schedulers[{real[at]}] instead of schedulers[{meant[at]}]{lost}",
+            row, param, f"write them sorted: {sorted(ms)}",
+        )
+        return
+    for i, child in enumerate(children):
+        lo = 0 if i == 0 else ms[i - 1]
+        hi = ms[i] if i < len(ms) else None
+        if i > 0 and lo == hi:
+            yield Finding(
+                WARNING, "duplicate-milestones",
+                f"milestone {lo} is listed twice: schedulers[{i}] ({child.type}) never runs",
+                _row(spec, span, lo), param, f"list {lo} once, or drop schedulers[{i}]",
+            )
+        elif hi == 0:
+            yield Finding(
+                WARNING, "scheduler-never-runs",
+                f"the first milestone is 0: schedulers[0] ({child.type}) never runs",
+                None, child.path, "drop it, or start the milestones above 0",
+            )
+        elif lo >= span.length:
+            of = "the run's" if span.to_end else f"{node.type}'s"
+            yield Finding(
+                WARNING, "scheduler-never-runs",
+                f"schedulers[{i}] ({child.type}) starts at milestone {lo}, past {of} "
+                f"{span.length} scheduler steps: it never runs",
+                None, child.path,
+                "run longer, or check the units: milestones count scheduler steps "
+                f"({'epochs' if spec.interval == 'epoch' else 'training steps'} here)",
+            )
+
+
+@check
+def plateau_floors(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """Cuts ReduceLROnPlateau wanted but skipped: the lr at ``min_lr``, or under ``eps``."""
+    node = spec.scheduler
+    if node.type != "ReduceLROnPlateau" or trace is None or spec.metric is None:
+        return
+    p = node.params
+    factor, eps = p.get("factor", 0.1), p.get("eps", 1e-8)
+    floors = _per_group(p.get("min_lr", 0), trace.groups)
+    every = _every(spec)
+    skipped: dict[str, list[tuple[int, int]]] = {"min_lr": [], "eps": []}
+    for call in _plateau_cuts(spec):
+        row = call * every - 1  # the row whose metric triggers the cut
+        if row >= trace.steps:
+            break
+        for g in range(trace.groups):
+            old = float(trace.lrs[g, row])
+            new = max(old * factor, floors[g])
+            if old - new > eps:
+                continue
+            reason = "min_lr" if old * factor < floors[g] else "eps"
+            skipped[reason].append((row, g))
+    if skipped["min_lr"]:
+        row, g = skipped["min_lr"][0]
+        n = len({r for r, _ in skipped["min_lr"]})
+        yield Finding(
+            INFO, "min-lr-floor",
+            f"the lr is held at min_lr ({_num(floors[g])}) from step {row}: {n} later cut"
+            f"{'s' if n > 1 else ''} ReduceLROnPlateau wanted had no effect",
+            row, _join(node.path, "min_lr"),
+            "lower min_lr if the lr should keep falling",
+        )
+    if skipped["eps"]:
+        row, g = skipped["eps"][0]
+        n = len({r for r, _ in skipped["eps"]})
+        old = float(trace.lrs[g, row])
+        yield Finding(
+            WARNING, "eps-skips-cut",
+            f"the metric of step {row} triggers a cut, but the change ({_num(old)} -> "
+            f"{_num(old * factor)}) is not above eps ({_num(eps)}), so torch skips it"
+            + (f" ({n} cuts skipped)" if n > 1 else ""),
+            row, _join(node.path, "eps"),
+            f"lower eps below {_num(old * (1 - factor))}, or use min_lr as the floor",
+        )
+
+
+def _plateau_cuts(spec: Spec) -> list[int]:
+    """The ``step()`` calls (1-based) at which ReduceLROnPlateau decides to cut.
+
+    torch's own bookkeeping decides, on a fresh scheduler fed the same metric values; its
+    ``_reduce_lr`` is replaced by a recorder. Whether a cut happens does not depend on
+    the lr, so one param group with any lr will do.
+    """
+    import torch
+    from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+    assert spec.metric is not None
+    cuts: list[int] = []
+
+    class Probe(ReduceLROnPlateau):
+        def _reduce_lr(self, epoch: Any) -> None:
+            cuts.append(int(self.last_epoch))
+
+    params = {k: v for k, v in spec.scheduler.params.items() if k != "min_lr"}
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probe = Probe(optimizer, **params)
+        for value in spec.metric.values[: spec.scheduler_steps]:
+            probe.step(value)
+    return cuts
+
+
+@check
+def torch_warnings(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """Warnings torch raised during the run, once each."""
+    if trace is None:
+        return
+    for text in trace.warnings:
+        yield Finding(WARNING, "torch-warning", f"torch warns: {text}", None,
+                      spec.scheduler.path, None)
+

@@ -1,0 +1,116 @@
+"""Outputs of ``lrviz compare``: an overlay or grid figure, a wide table, a summary."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lrviz import __version__
+from lrviz.compare import SUMMARY_HEADER, Summary, wide_columns
+from lrviz.render import FIGURE_SUFFIXES, write_atomically
+from lrviz.render.data import column_cells
+from lrviz.render.figure import LOG_DECADES, METADATA, PALETTE, envelope, style_axes
+from lrviz.trace import Trace
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+_LINESTYLES = ("-", "--", ":", "-.")
+
+
+def _log_y(traces: Sequence[Trace]) -> bool:
+    chosen = {t.spec.plot.log_y for t in traces} - {None}
+    if chosen:
+        return True in chosen
+    lrs = np.concatenate([t.lrs.ravel() for t in traces])
+    if not np.isfinite(lrs).all() or (lrs <= 0).any():
+        return False
+    return bool(np.log10(lrs.max() / lrs.min()) > LOG_DECADES)
+
+
+def figure(traces: Sequence[Trace], layout: str = "overlay", title: str | None = None) -> Figure:
+    """Every schedule's lr on one axes (``overlay``) or one panel each (``grid``)."""
+    from matplotlib.figure import Figure
+
+    length = max(t.steps for t in traces)
+    if layout == "grid":
+        cols = 2 if len(traces) > 1 else 1
+        rows = -(-len(traces) // cols)
+        fig = Figure(figsize=(4.2 * cols, 2.4 * rows + 0.5), layout="constrained")
+        axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
+        for ax in axes[len(traces):]:
+            ax.set_visible(False)
+    else:
+        fig = Figure(figsize=(8, 4), layout="constrained")
+        axes = np.array([fig.subplots()] * len(traces))
+    log = _log_y(traces)
+    for i, (ax, trace) in enumerate(zip(axes, traces, strict=False)):
+        color = PALETTE[i % len(PALETTE)]
+        for g, row in enumerate(trace.lrs):
+            x, y = envelope(row)
+            label = trace.spec.name if trace.groups == 1 else f"{trace.spec.name}/lr_{g}"
+            ax.plot(x, y, color=color, linewidth=1.3, drawstyle="steps-post", label=label,
+                    linestyle=_LINESTYLES[g % len(_LINESTYLES)])
+        if layout == "grid":
+            ax.set_title(trace.spec.name, fontsize=9, loc="left")
+    for ax in dict.fromkeys(axes[: len(traces)]):  # each distinct axes once
+        style_axes(ax, length)
+        if log:
+            ax.set_yscale("log")
+        ax.set_ylabel("learning rate", fontsize=8)
+        ax.set_xlabel("step", fontsize=8)
+    if layout != "grid":
+        axes[0].legend(loc="best", frameon=False, fontsize=8)
+    fig.suptitle(title or "lr schedules compared", x=0.01, ha="left", fontsize=11)
+    torch_version = traces[0].torch_version
+    fig.text(0.995, 0.002, f"lrviz {__version__} · torch {torch_version}", ha="right",
+             va="bottom", fontsize=6.5, color="#888888")
+    return fig
+
+
+def summary_markdown(summaries: Sequence[Summary]) -> str:
+    lines = ["| " + " | ".join(SUMMARY_HEADER) + " |",
+             "|" + "|".join("---" if i < 2 else "---:" for i in range(len(SUMMARY_HEADER))) + "|"]
+    lines.extend("| " + " | ".join(s.row()) + " |" for s in summaries)
+    return "\n".join(lines) + "\n"
+
+
+def wide_csv(traces: Sequence[Trace]) -> str:
+    cols = wide_columns(list(traces))
+    cells = [column_cells(values) for _, values in cols]
+    lines = [",".join(name for name, _ in cols)]
+    lines.extend(",".join(row) for row in zip(*cells, strict=True))
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(
+    traces: Sequence[Trace], summaries: Sequence[Summary], paths: Sequence[Path],
+    layout: str = "overlay", title: str | None = None,
+) -> list[Path]:
+    """Write the comparison to every path (figure, wide CSV, JSON, Markdown summary)."""
+    import matplotlib
+
+    def write(path: Path) -> None:
+        suffix = path.suffix.lower()
+        if suffix in FIGURE_SUFFIXES:
+            with matplotlib.rc_context({"svg.hashsalt": "lrviz"}):
+                figure(traces, layout, title).savefig(path, format=suffix[1:], dpi=150,
+                                                      metadata=METADATA[suffix])
+        elif suffix == ".csv":
+            path.write_text(wide_csv(traces), encoding="utf-8")
+        elif suffix == ".json":
+            series = {name: [None if v != v else v for v in values.tolist()]
+                      for name, values in wide_columns(list(traces))}
+            meta = {"lrviz": __version__, "torch": traces[0].torch_version,
+                    "specs": [t.spec.to_dict() for t in traces]}
+            payload = {"meta": meta, "summary": [s.to_dict() for s in summaries],
+                       "series": series}
+            path.write_text(json.dumps(payload) + "\n", encoding="utf-8")
+        else:
+            path.write_text(summary_markdown(summaries), encoding="utf-8")
+
+    return write_atomically(paths, write)
