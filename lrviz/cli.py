@@ -334,6 +334,41 @@ def schema() -> None:
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
+@app.command(context_settings=HELP)
+def gallery(
+    folder: Annotated[Path, typer.Argument(help="Folder of YAML specs.")] = Path("configs"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the "
+                                         "gallery into.")] = Path("gallery"),
+    svg: Annotated[bool, typer.Option("--svg", help="Write an SVG beside each PNG.")] = False,
+    check_only: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; exit 1 naming every spec whose values changed or "
+        "whose image is missing or stale.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Render every spec of a folder, with an index page and a manifest of fingerprints."""
+    with _boundary(debug):
+        from lrviz import gallery as galleries
+
+        svg = svg or (check_only and any((output).glob("*.svg")))
+        entries = galleries.build(folder, svg=svg)
+        for entry in entries:
+            if entry.error is not None:
+                _say("error", str(entry.error))
+        failed = any(e.error is not None for e in entries)
+        if check_only:
+            found = galleries.problems(entries, output)
+            for problem in found:
+                _say("stale", problem)
+            if found or failed:
+                raise typer.Exit(1)
+            typer.echo(f"{output}: current ({len(entries)} specs)")
+            return
+        written = galleries.write(entries, folder, output)
+        typer.echo(f"{output}: {len(written)} files for {len(entries)} specs")
+        if failed:
+            raise typer.Exit(1)
+
+
 @app.command("list", context_settings=HELP)
 def list_(
     name: Annotated[str | None, typer.Argument(

@@ -16,8 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
 
-def test_there_are_configs() -> None:
-    assert len(CONFIGS) >= 10
+def test_configs_cover_every_scheduler() -> None:
+    from lrviz.catalog import SCHEDULERS_TABLE
+
+    used = {s.type for path in CONFIGS for s in lrviz.as_spec(path).scheduler.walk()}
+    assert used >= {s.name for s in SCHEDULERS_TABLE}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)

@@ -53,7 +53,7 @@ def write_outputs(
     """
     from lrviz.render import data
 
-    def write(path: Path) -> None:
+    def write(path: Path, final: Path) -> None:
         suffix = path.suffix.lower()
         if suffix in FIGURE_SUFFIXES:
             from lrviz.render.figure import save_figure
@@ -69,8 +69,12 @@ def write_outputs(
     return write_atomically(paths, write)
 
 
-def write_atomically(paths: Sequence[Path], write: Callable[[Path], None]) -> list[Path]:
-    """Call ``write`` on a temporary sibling of each path, then rename them all into place.
+def write_atomically(
+    paths: Sequence[Path], write: Callable[[Path, Path], None]
+) -> list[Path]:
+    """Call ``write(temporary, path)`` for each path, then rename them all into place.
+
+    The temporary file is a sibling of the path with the same suffix.
 
     Nothing is renamed unless every write succeeded, and the temporary files never
     outlive the call, so a failure leaves the folder as it was.
@@ -81,7 +85,7 @@ def write_atomically(paths: Sequence[Path], write: Callable[[Path], None]) -> li
             # Same folder (so the rename is atomic), same suffix (so writers see the format).
             temp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
             staged.append((temp, path))
-            write(temp)
+            write(temp, path)
         for temp, path in staged:
             os.replace(temp, path)
     except OSError as exc:

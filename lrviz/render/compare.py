@@ -94,7 +94,7 @@ def write_comparison(
     """Write the comparison to every path (figure, wide CSV, JSON, Markdown summary)."""
     import matplotlib
 
-    def write(path: Path) -> None:
+    def write(path: Path, final: Path) -> None:
         suffix = path.suffix.lower()
         if suffix in FIGURE_SUFFIXES:
             with matplotlib.rc_context({"svg.hashsalt": "lrviz"}):

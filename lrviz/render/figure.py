@@ -8,8 +8,9 @@ the schedule's events as thin vertical lines. Uses ``matplotlib.figure.Figure`` 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -193,12 +194,19 @@ def style_axes(ax: Axes, steps: int) -> None:
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def save_figure(trace: Trace, path: Path) -> None:
-    """Save the trace's figure in the format its suffix names, with no dates inside."""
+def save_figure(trace: Trace, path: Path | BinaryIO, suffix: str | None = None) -> None:
+    """Save the trace's figure as ``suffix`` (default: the path's), with no dates inside."""
     import matplotlib
 
-    suffix = path.suffix.lower()
+    suffix = (suffix or Path(str(path)).suffix).lower()
     with matplotlib.rc_context({"svg.hashsalt": "lrviz", "path.simplify": True}):
         fig = figure(trace)
         fig.savefig(path, format=suffix[1:], metadata=METADATA[suffix],
                     dpi=trace.spec.plot.dpi or 150)
+
+
+def render_bytes(trace: Trace, suffix: str) -> bytes:
+    """The figure file's bytes, without touching the disk."""
+    buffer = io.BytesIO()
+    save_figure(trace, buffer, suffix)
+    return buffer.getvalue()
