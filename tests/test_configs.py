@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 from pathlib import Path
 
@@ -34,13 +33,29 @@ def test_config_runs(path: Path, tmp_path: Path, runner: CliRunner) -> None:
     assert len(out.read_text().splitlines()) == trace.steps + 1
 
 
+def _readme_blocks(language: str) -> list[str]:
+    """The README's fenced blocks of one language ("" for untagged), by walking the fences."""
+    blocks: list[str] = []
+    current: list[str] | None = None
+    keep = False
+    for line in (ROOT / "README.md").read_text().splitlines():
+        if line.startswith("```"):
+            if current is None:
+                current, keep = [], line[3:].strip() == language
+            else:
+                if keep:
+                    blocks.append("\n".join(current))
+                current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
 def _readme_commands() -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```\n(.*?)```", text, flags=re.S)
     commands = []
-    for block in blocks:
+    for block in _readme_blocks(""):
         for line in block.splitlines():
-            line = line.split("#")[0].strip()
+            line = line.split("  #")[0].strip()
             if line.startswith("lrviz ") and "..." not in line:
                 commands.append(line)
     return commands
@@ -53,25 +68,23 @@ def test_readme_command_runs(
     monkeypatch.chdir(ROOT)
     args = shlex.split(command)[1:]
     # outputs go to a scratch folder, never into the checkout
-    args = [str(tmp_path / a) if Path(a).suffix in (".png", ".csv", ".svg", ".json") else a
-            for a in args]
-    if args[0] == "plot" and "-o" not in args and "--help" not in args:
-        monkeypatch.chdir(tmp_path)
+    args = [str(tmp_path / Path(a).name) if i and args[i - 1] in ("-o", "--output") else a
+            for i, a in enumerate(args)]
+    if args[0] in ("plot", "compare") and "-o" not in args and "--help" not in args:
         args = [str(ROOT / a) if a.startswith("configs/") else a for a in args]
+        monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
 
 
 def test_readme_python_example_runs() -> None:
-    text = (ROOT / "README.md").read_text()
-    code = re.search(r"```python\n(.*?)```", text, flags=re.S)
-    assert code is not None
+    code = _readme_blocks("python")[0]
     namespace: dict[str, object] = {}
     import os
 
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        exec(compile(code.group(1), "README.md", "exec"), namespace)  # our own docs, not user input
+        exec(compile(code, "README.md", "exec"), namespace)  # our own docs, not user input
     finally:
         os.chdir(cwd)
