@@ -95,11 +95,18 @@ def _show_progress() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
+def _lean_torch() -> None:
+    from lrviz.engine import skip_dynamo_import
+
+    skip_dynamo_import()
+
+
 def _simulate(inv: Invocation) -> Trace:
     """The spec the command line describes, run, with notes, warnings and progress."""
     from lrviz.api import spec_from_invocation
     from lrviz.engine import simulate
 
+    _lean_torch()
     spec = spec_from_invocation(inv)
     for note in spec.notes:
         _say("note", note)
@@ -253,6 +260,7 @@ def compare(
         outputs = output or [Path("compare.png")]
         render.check_outputs(outputs)
         loaded = load_specs(specs, steps, sweep)
+        _lean_torch()
         traces = []
         for spec in loaded:
             for note in spec.notes:
@@ -293,6 +301,7 @@ def check(
 
         if format not in ("text", "json"):
             raise SpecError(f"expected text or json, got {format!r}", "--format")
+        _lean_torch()
         reports, invalid = [], False
         for path in specs:
             try:
@@ -349,7 +358,8 @@ def gallery(
     with _boundary(debug):
         from lrviz import gallery as galleries
 
-        svg = svg or (check_only and any((output).glob("*.svg")))
+        svg = svg or (check_only and any(output.glob("*.svg")))
+        _lean_torch()
         entries = galleries.build(folder, svg=svg)
         for entry in entries:
             if entry.error is not None:

@@ -209,12 +209,21 @@ class _Loop:
         last = every - 1
         k = start
         try:
-            if (values is None and every == 1 and not self.mom_probes
-                    and len(self.lr_probes) == 1 and self.warmup is None):
-                row, group = self.lr_probes[0]  # the common case, as lean as torch's own loop
-                for k in range(start, stop):
+            if every == 1 and not self.mom_probes and len(self.lr_probes) == 1 \
+                    and self.warmup is None:
+                # the common cases, as lean as torch's own loop
+                row, group = self.lr_probes[0]
+                if values is None:
+                    for k in range(start, stop):
+                        row[k] = group["lr"]
+                        step()
+                    return
+                fed = values[self.fed:self.fed + stop - start]
+                for k, value in zip(range(start, stop), fed, strict=True):
                     row[k] = group["lr"]
-                    step()
+                    step(value)
+                metric[start:stop] = fed  # type: ignore[index]
+                self.fed += stop - start
                 return
             for k in range(start, stop):
                 for row, group in self.lr_probes:
@@ -245,3 +254,22 @@ def _floats(values: list[Any]) -> tuple[Any, ...]:
     """A list keyword as the tuple torch expects, numbers as floats (``betas: [0, 0.99]``)."""
     return tuple(float(v) if isinstance(v, int) and not isinstance(v, bool) else v
                  for v in values)
+
+
+def skip_dynamo_import() -> None:
+    """Spare a process that only simulates the import of ``torch._dynamo`` (about 1 s).
+
+    torch wraps ``Optimizer.add_param_group`` in ``torch._disable_dynamo``, which imports
+    ``torch._dynamo`` on the first call to build a dynamo-disabled copy of the function
+    and caches it on the function as ``__dynamo_disable``. Filling that cache with the
+    function itself skips the import; it makes a difference only under ``torch.compile``,
+    which a simulation never uses. The CLI calls this for its own process; a library
+    user's process is left as it is. Where torch is built differently, it does nothing.
+    """
+    import sys
+
+    import torch
+
+    fn = getattr(torch.optim.Optimizer.add_param_group, "__wrapped__", None)
+    if fn is not None and "torch._dynamo" not in sys.modules:
+        fn.__dynamo_disable = fn
