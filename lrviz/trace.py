@@ -6,15 +6,18 @@ A :class:`Trace` knows nothing of torch; renderers and writers read it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from lrviz.spec import Spec
 
 
-@dataclass
+@dataclass(repr=False)
 class Trace:
     """Row ``k`` holds what the optimizer used for training step ``k`` (SPEC section 4)."""
 
@@ -58,6 +61,36 @@ class Trace:
         if self.metric is not None:
             cols.append(("metric", self.metric))
         return cols
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        """The CSV of SPEC section 5 as text; also written to ``path`` when given."""
+        from lrviz.render.data import csv_text
+
+        text = csv_text(self)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def plot(self) -> Figure:
+        """The figure ``lrviz plot`` draws, as a matplotlib Figure."""
+        from lrviz.render.figure import figure
+
+        return figure(self)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the figure as inline SVG and a one-line summary."""
+        import html
+
+        from lrviz.render.figure import render_bytes, summary
+
+        svg = render_bytes(self, ".svg").decode()
+        caption = html.escape(f"{self.spec.name}: {self.spec.scheduler.type}, "
+                              f"{self.steps} steps; {summary(self)}")
+        return f"<figure>{svg[svg.index('<svg'):]}<figcaption>{caption}</figcaption></figure>"
+
+    def __repr__(self) -> str:
+        return (f"Trace({self.spec.name!r}, {self.spec.scheduler.type}, steps={self.steps}, "
+                f"groups={self.groups})")
 
     def change_rows(self) -> np.ndarray:
         """Indices of the first row, the last row, and every row where any lr changes."""
