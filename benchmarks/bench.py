@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import os
 import platform
 import statistics
@@ -326,11 +327,16 @@ class Process:
     label: str
     command: list[str]
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # user + system
     rss_kib: list[int] = field(default_factory=list)
 
     @property
     def best(self) -> float:
         return min(self.seconds)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
 
     @property
     def peak_mib(self) -> float:
@@ -346,27 +352,42 @@ start = time.perf_counter()
 proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
 _, status, usage = os.wait4(proc.pid, 0)
 seconds = time.perf_counter() - start
-print(seconds, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+cpu = usage.ru_utime + usage.ru_stime
+print(seconds, cpu, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
 """
 
 
-def run_process(command: list[str], cwd: Path) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (KiB) and stderr of one run; fails loudly on a non-zero exit."""
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    cpu_seconds: float
+    rss_kib: int
+    stderr: str
+
+
+def run_process(command: list[str], cwd: Path) -> Run:
+    """Time, CPU time, peak RSS and stderr of one run; fails loudly on a non-zero exit."""
     done = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, *command], cwd=cwd,
                           capture_output=True, text=True, check=True)
-    seconds, rss, code = done.stdout.split()
+    seconds, cpu, rss, code = done.stdout.split()
     if int(code):
         raise RuntimeError(f"{' '.join(command)} exited {code}:\n{done.stderr}")
-    return float(seconds), int(rss), done.stderr
+    return Run(float(seconds), float(cpu), int(rss), done.stderr)
 
 
 def measure(processes: Sequence[Process], repeats: int, cwd: Path) -> None:
     """Run the commands round-robin ``repeats`` times, recording time and peak RSS."""
     for _ in range(repeats):
         for proc in processes:
-            seconds, rss, _ = run_process(proc.command, cwd)
-            proc.seconds.append(seconds)
-            proc.rss_kib.append(rss)
+            run = run_process(proc.command, cwd)
+            proc.seconds.append(run.seconds)
+            proc.cpu_seconds.append(run.cpu_seconds)
+            proc.rss_kib.append(run.rss_kib)
+
+
+# Every torch optimizer's constructor imports torch._dynamo (add_param_group is wrapped
+# in torch._disable_dynamo): a fixed cost of every process below, shown on its own.
+BUILD_OPTIMIZER = "import torch; torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)"
 
 
 def lrviz_command() -> list[str]:
@@ -404,28 +425,31 @@ class ImportCheck:
 
 def check_imports(args: list[str], cwd: Path) -> ImportCheck:
     command = [sys.executable, "-X", "importtime", "-m", "lrviz", *args]
-    seconds, _, stderr = run_process(command, cwd)
+    run = run_process(command, cwd)
     heavy = []
-    for line in stderr.splitlines():
+    for line in run.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
             module = line.rsplit("|", 1)[1].strip()
             if module.split(".")[0] in ("torch", "matplotlib"):
                 heavy.append(module)
-    return ImportCheck(args, heavy, seconds)
+    return ImportCheck(args, heavy, run.seconds)
 
 
 def run_processes(steps: int, memory_steps: int, repeats: int) -> ProcessResults:
     py = sys.executable
-    lean_script, hand_script = str(HERE / "baselines/lean_csv.py"), str(HERE / "baselines/hand_png.py")
+    lean_script = str(HERE / "baselines" / "lean_csv.py")
+    hand_script = str(HERE / "baselines" / "hand_png.py")
     with tempfile.TemporaryDirectory(prefix="lrviz-bench-") as tmp:
         cwd = Path(tmp)
         reference = [Process("python -c pass", [py, "-c", "pass"]),
-                     Process("python -c 'import torch'", [py, "-c", "import torch"])]
+                     Process("python -c 'import torch'", [py, "-c", "import torch"]),
+                     Process("... + build one optimizer", [py, "-c", BUILD_OPTIMIZER])]
         csv = (Process("lrviz plot -o x.csv", cosine_plot(steps, "lrviz.csv")),
                Process("lean_csv.py (b) + CSV", [py, lean_script, str(steps), "lean.csv"]))
         png = (Process("lrviz plot -o x.png", cosine_plot(steps, "lrviz.png")),
                Process("hand_png.py (a) + pyplot PNG", [py, hand_script, str(steps), "hand.png"]))
-        memory = (Process("lrviz plot -o x.png -o x.svg", cosine_plot(memory_steps, "m.png", "m.svg")),
+        memory = (Process("lrviz plot -o x.png -o x.svg",
+                          cosine_plot(memory_steps, "m.png", "m.svg")),
                   Process("lean_csv.py (b), no output", [py, lean_script, str(memory_steps)]))
         print(f"  timing processes at {steps:,} steps, best of {repeats} ...", flush=True)
         measure([*reference, *csv, *png], repeats, cwd)
@@ -434,7 +458,8 @@ def run_processes(steps: int, memory_steps: int, repeats: int) -> ProcessResults
         identical = (cwd / "lrviz.csv").read_bytes() == (cwd / "lean.csv").read_bytes()
         png_bytes, svg_bytes = (cwd / "m.png").stat().st_size, (cwd / "m.svg").stat().st_size
         print("  import checks ...", flush=True)
-        imports = [check_imports(a, cwd) for a in (["--help"], ["list"], ["plot", "cyclic", "--help"])]
+        commands = (["--help"], ["list"], ["plot", "cyclic", "--help"])
+        imports = [check_imports(args, cwd) for args in commands]
     return ProcessResults(steps, memory_steps, csv, png, memory, reference, identical,
                           png_bytes, svg_bytes, imports)
 
@@ -454,6 +479,14 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return lines
+
+
+def source_digest() -> str:
+    """A short hash of lrviz's sources: other people edit the tree while this runs."""
+    digest = hashlib.sha1()
+    for path in sorted((ROOT / "lrviz").rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def machine() -> list[str]:
@@ -520,31 +553,39 @@ def process_section(p: ProcessResults) -> tuple[list[str], dict[str, bool]]:
         "matplotlib": all(not c.heavy for c in p.imports),
     }
     procs = [*p.reference, *p.csv, *p.png, *p.memory]
-    rows = [[f"`{proc.label}`", f"{proc.best:.3f}", f"{proc.peak_mib:.0f}"] for proc in procs]
+    rows = [[f"`{proc.label}`", f"{proc.best:.3f}", f"{proc.median:.3f}",
+             f"{min(proc.cpu_seconds):.3f}", f"{proc.peak_mib:.0f}"] for proc in procs]
     lines = [
-        f"## Whole processes (best of {len(p.csv[0].seconds)}; memory runs best of "
+        f"## Whole processes ({len(p.csv[0].seconds)} runs each, interleaved; memory runs: "
         f"{len(p.memory[0].seconds)})", "",
         "CosineAnnealingLR on SGD(lr=0.1, momentum=0.9); `lrviz plot cosine --steps N --t-max N`.",
         "",
-        *table(["process", "wall s", "peak RSS MiB"], rows), "",
-        f"- CSV: lrviz / minimal script = **{csv_ratio:.3f}** "
-        f"({'byte-identical' if p.csv_identical else 'CSV FILES DIFFER'})",
-        f"- PNG: hand-written script / lrviz = **{png_speedup:.2f}x**",
+        *table(["process", "wall s (best)", "wall s (median)", "CPU s (best)",
+                "peak RSS MiB"], rows), "",
+        f"- CSV: lrviz / minimal script = **{csv_ratio:.3f}** (median "
+        f"{p.csv[0].median / p.csv[1].median:.3f}; "
+        f"{'byte-identical CSVs' if p.csv_identical else 'THE CSV FILES DIFFER'})",
+        f"- PNG: hand-written script / lrviz = **{png_speedup:.2f}x** (median "
+        f"{p.png[1].median / p.png[0].median:.2f}x)",
         f"- Memory at {p.memory_steps:,} steps: lrviz PNG+SVG / lean loop = **{mem_ratio:.3f}**",
         f"- Files at {p.memory_steps:,} steps: PNG {p.png_bytes:,} bytes, "
         f"SVG {p.svg_bytes:,} bytes", "",
-        *table(["command (`python -X importtime -m lrviz ...`)", "wall s", "torch/matplotlib imported"],
+        *table(["command (`python -X importtime -m lrviz ...`)", "wall s",
+                "torch/matplotlib imported"],
                [[" ".join(c.args), f"{c.seconds:.3f}", ", ".join(c.heavy[:4]) or "none"]
                 for c in p.imports]), "",
     ]
     return lines, verdicts
 
 
-def report(results: list[CaseResult], processes: ProcessResults | None, argv: list[str]
-           ) -> str:
+def report(results: list[CaseResult], processes: ProcessResults | None, argv: list[str],
+           digests: tuple[str, str]) -> str:
     lines = ["# lrviz benchmark results", "",
              f"`python benchmarks/bench.py {' '.join(argv)}`".replace(" `", "`"), "",
-             *machine(), ""]
+             *machine(), f"- lrviz sources digest: {digests[0]}", ""]
+    if digests[0] != digests[1]:
+        lines += [f"**lrviz's sources changed during the run ({digests[0]} -> {digests[1]}): "
+                  "the sections may have measured different code. Run again.**", ""]
     verdicts: dict[str, bool] = {}
     body: list[str] = []
     if results:
@@ -583,7 +624,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "steps, 1 above)")
     parser.add_argument("--process-steps", type=int, default=200_000)
     parser.add_argument("--memory-steps", type=int, default=1_000_000)
-    parser.add_argument("--process-repeats", type=int, help="default 3 (2 with --quick)")
+    parser.add_argument("--process-repeats", type=int, help="default 5 (2 with --quick)")
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument("--skip-processes", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
@@ -598,16 +639,17 @@ def main(argv: list[str]) -> None:
     args = parse_args(argv)
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
     names = [SCHEDULERS[s] for s in args.schedulers]
-    print("\n".join(machine()), flush=True)
+    digest = source_digest()
+    print("\n".join(machine()), f"- lrviz sources digest: {digest}", sep="\n", flush=True)
     results: list[CaseResult] = []
     if not args.skip_in_process:
         print("in-process (best us/step: a hand, b lean, c engine, d simulate()):", flush=True)
         results = run_in_process(names, sizes, args)
     processes = None
     if not args.skip_processes:
-        repeats = args.process_repeats or (2 if args.quick else 3)
+        repeats = args.process_repeats or (2 if args.quick else 5)
         processes = run_processes(args.process_steps, args.memory_steps, repeats)
-    text = report(results, processes, argv)
+    text = report(results, processes, argv, (digest, source_digest()))
     args.out.write_text(text + "\n", encoding="utf-8")
     print()
     print(text)

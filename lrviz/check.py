@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -158,6 +157,13 @@ def check_spec(spec: Spec) -> Report:
         findings = [crash, *(f for f in findings if f.step is None or f.step <= last)]
     findings.sort(key=lambda f: (SEVERITIES.index(f.severity), -1 if f.step is None else f.step))
     return Report(spec.name, spec.source, findings, trace)
+
+
+def findings(spec: Spec, trace: Trace) -> list[Finding]:
+    """Every finding of a run that completed, most severe first (what ``plot`` prints)."""
+    found = [f for fn in CHECKS for f in fn(spec, trace)]
+    found.sort(key=lambda f: (SEVERITIES.index(f.severity), -1 if f.step is None else f.step))
+    return found
 
 
 def exit_code(reports: Iterable[Report]) -> int:
@@ -732,22 +738,17 @@ def plateau_floors(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     node = spec.scheduler
     if node.type != "ReduceLROnPlateau" or trace is None or spec.metric is None:
         return
+    from lrviz.plateau import replay
+
     p = node.params
     factor, eps = p.get("factor", 0.1), p.get("eps", 1e-8)
     floors = _per_group(p.get("min_lr", 0), trace.groups)
-    every = _every(spec)
     skipped: dict[str, list[tuple[int, int]]] = {"min_lr": [], "eps": []}
-    for call in _plateau_cuts(spec):
-        row = call * every - 1  # the row whose metric triggers the cut
-        if row >= trace.steps:
-            break
-        for g in range(trace.groups):
-            old = float(trace.lrs[g, row])
-            new = max(old * factor, floors[g])
-            if old - new > eps:
-                continue
-            reason = "min_lr" if old * factor < floors[g] else "eps"
-            skipped[reason].append((row, g))
+    for decision in replay(trace):  # torch's own bookkeeping, replayed from the trace
+        if decision.action == "at floor":
+            skipped["min_lr"].append((decision.row, 0))
+        elif decision.action == "skipped":
+            skipped["eps"].append((decision.row, 0))
     if skipped["min_lr"]:
         row, g = skipped["min_lr"][0]
         n = len({r for r, _ in skipped["min_lr"]})
@@ -770,33 +771,6 @@ def plateau_floors(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
             row, _join(node.path, "eps"),
             f"lower eps below {_num(old * (1 - factor))}, or use min_lr as the floor",
         )
-
-
-def _plateau_cuts(spec: Spec) -> list[int]:
-    """The ``step()`` calls (1-based) at which ReduceLROnPlateau decides to cut.
-
-    torch's own bookkeeping decides, on a fresh scheduler fed the same metric values; its
-    ``_reduce_lr`` is replaced by a recorder. Whether a cut happens does not depend on
-    the lr, so one param group with any lr will do.
-    """
-    import torch
-    from torch.optim.lr_scheduler import ReduceLROnPlateau
-
-    assert spec.metric is not None
-    cuts: list[int] = []
-
-    class Probe(ReduceLROnPlateau):
-        def _reduce_lr(self, epoch: Any) -> None:
-            cuts.append(int(self.last_epoch))
-
-    params = {k: v for k, v in spec.scheduler.params.items() if k != "min_lr"}
-    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        probe = Probe(optimizer, **params)
-        for value in spec.metric.values[: spec.scheduler_steps]:
-            probe.step(value)
-    return cuts
 
 
 @check

@@ -253,3 +253,10 @@ def test_python_dash_m_is_the_same_program(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert out.read_text() == "step,lr\n0,0.1\n1,0.05\n2,0.025\n"
+
+
+def test_plot_prints_what_check_finds(runner: CliRunner, tmp_path: Path) -> None:
+    result = run(runner, "plot", "exponential", "--gamma", "1.01", "--steps", "10", "-o",
+                 str(tmp_path / "x.csv"))
+    assert result.exit_code == 0
+    assert result.stderr.startswith("warning: gamma 1.01 > 1: ExponentialLR multiplies the lr up")
