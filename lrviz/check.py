@@ -451,12 +451,9 @@ def momentum_overwritten(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
 
 def _uses_betas(spec: Spec) -> bool:
     """Whether the optimizer's momentum is Adam-style ``betas[0]`` (as the engine decides)."""
-    import inspect
+    from lrviz.engine import momentum_is_beta1, optimizer_class
 
-    from lrviz.engine import optimizer_class
-
-    params = inspect.signature(optimizer_class(spec.optimizer.type, "optimizer.type")).parameters
-    return "momentum" not in params and "betas" in params
+    return momentum_is_beta1(optimizer_class(spec.optimizer.type, "optimizer.type"))
 
 
 @check

@@ -81,6 +81,12 @@ def optimizer_class(name: str, where: str) -> type:
     return cls
 
 
+def momentum_is_beta1(cls: type) -> bool:
+    """True for Adam-like optimizers: no ``momentum``, but ``betas`` whose first is one."""
+    params = inspect.signature(cls).parameters
+    return "momentum" not in params and "betas" in params
+
+
 def build_optimizer(spec: Spec) -> tuple[Any, bool]:
     """A fresh optimizer over one dummy parameter per group.
 
@@ -93,7 +99,7 @@ def build_optimizer(spec: Spec) -> tuple[Any, bool]:
     cls = optimizer_class(opt.type, spec.where("optimizer.type"))
     defaults = inspect.signature(cls).parameters
     accepted = [p for p in defaults if p != "params"]
-    uses_betas = "momentum" not in accepted and "betas" in accepted
+    uses_betas = momentum_is_beta1(cls)
 
     def keywords(values: dict[str, Any], path: str) -> dict[str, Any]:
         out = {}
