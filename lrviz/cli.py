@@ -143,7 +143,7 @@ def _parse(ctx: typer.Context, command: str, extra: tuple[RunFlag, ...] = (),
 
 @app.command(context_settings=FREE_ARGS, add_help_option=False)
 def plot(ctx: typer.Context) -> None:
-    """Simulate one scheduler (flags or a YAML spec) and write plots and data.
+    """Simulate one schedule and write plots and data.
 
     lrviz plot SCHEDULER [--param VALUE]... [-o FILE]...
 
@@ -189,7 +189,7 @@ def _draw_in_terminal(trace: Trace) -> None:
 
 @app.command(context_settings=FREE_ARGS, add_help_option=False)
 def table(ctx: typer.Context) -> None:
-    """The schedule as a table: change points by default, --every K or --all for more.
+    """The schedule as a table of its change points and their events.
 
     lrviz table SCHEDULER|SPEC.yaml [--param VALUE]... [--every K | --all] [-o FILE.md]
     """
@@ -252,7 +252,7 @@ def compare(
     title: Annotated[str | None, typer.Option(help="Figure title.", show_default=False)] = None,
     debug: Debug = False,
 ) -> None:
-    """Several schedules on one figure or a grid, with a summary table."""
+    """Several schedules on one figure or a grid, with a summary."""
     with _boundary(debug):
         from lrviz import render
         from lrviz.compare import load_specs, summarize
@@ -293,9 +293,9 @@ def check(
         "--format", help="text (for people) or json (for machines).")] = "text",
     debug: Debug = False,
 ) -> None:
-    """Dry-run lint: what a training run with each spec would crash on or silently get wrong.
+    """Lint specs for what would crash or misbehave in training.
 
-    Exit 1 when any finding is an error, 2 when a spec is invalid, else 0.
+    A dry run of each spec. Exit 1 when any finding is an error, 2 when a spec is invalid, else 0.
     """
     with _boundary(debug):
         from rich.console import Console
@@ -322,7 +322,7 @@ def check(
 
 @app.command(context_settings=FREE_ARGS, add_help_option=False)
 def code(ctx: typer.Context) -> None:
-    """Print the Python that builds the same optimizer and scheduler, to paste into training.
+    """Print Python that builds the same optimizer and scheduler.
 
     lrviz code SCHEDULER|SPEC.yaml [--param VALUE]...
     """
@@ -339,7 +339,7 @@ def code(ctx: typer.Context) -> None:
 
 @app.command(context_settings=HELP)
 def schema() -> None:
-    """Print a JSON Schema (draft 2020-12) of the YAML spec format, for editors and CI."""
+    """Print the JSON Schema (draft 2020-12) of the spec format."""
     import json
 
     from lrviz.schema import json_schema
@@ -358,7 +358,10 @@ def gallery(
         "whose image is missing or stale.")] = False,
     debug: Debug = False,
 ) -> None:
-    """Render every spec of a folder, with an index page and a manifest of fingerprints."""
+    """Render a folder of specs into a gallery.
+
+    One image per spec, an index page and a manifest of value fingerprints.
+    """
     with _boundary(debug):
         from lrviz import gallery as galleries
 
@@ -388,7 +391,7 @@ def list_(
     name: Annotated[str | None, typer.Argument(
         help="Show one scheduler's parameters in full.", show_default=False)] = None,
 ) -> None:
-    """Every supported scheduler: name, aliases, parameters with torch's defaults."""
+    """Every scheduler, its aliases and torch's defaults."""
     from lrviz.render.help import print_catalog, print_plot_help
 
     with _boundary(debug=False):
