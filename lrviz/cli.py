@@ -240,7 +240,8 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback 
 
 @app.command(context_settings=HELP)
 def compare(
-    specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False)],
+    specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False,
+                                                metavar="SPEC.yaml")],
     output: Outputs = None,
     layout: Annotated[str, typer.Option(
         help="overlay: every schedule on one axes; grid: a panel each.")] = "overlay",
@@ -288,7 +289,8 @@ def _print_summary(summaries: list[Summary]) -> None:
 
 @app.command(context_settings=HELP)
 def check(
-    specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False)],
+    specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False,
+                                                metavar="SPEC.yaml")],
     format: Annotated[str, typer.Option(
         "--format", help="text (for people) or json (for machines).")] = "text",
     debug: Debug = False,
