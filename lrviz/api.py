@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lrviz.errors import SpecError
-from lrviz.spec import Spec, build_spec, load_spec, merge
+from lrviz.spec import Spec, build_file_spec, build_spec, load_spec, merge
 
 if TYPE_CHECKING:
     from lrviz.flags import Invocation
@@ -37,8 +37,5 @@ def spec_from_invocation(inv: Invocation) -> Spec:
     if inv.max_steps is not None:
         options["max_steps"] = inv.max_steps
     if inv.file_raw is not None and inv.target is not None:
-        path = Path(inv.target)
-        raw = merge(inv.file_raw, inv.overlay)
-        raw.setdefault("name", path.stem)
-        return build_spec(raw, source=str(path), base_dir=path.parent, **options)
+        return build_file_spec(merge(inv.file_raw, inv.overlay), inv.target, **options)
     return build_spec(inv.overlay, base_dir=Path.cwd(), **options)

@@ -12,7 +12,7 @@ from step 0, and torch refuses ``last_epoch >= 0`` on a fresh optimizer.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lrviz.errors import SpecError
@@ -99,7 +99,6 @@ class Scheduler:
     composite: bool = False  # built from nested scheduler specs
     changes_momentum: bool = False  # when its cycle_momentum is true
     optimizer_arg: bool = True  # takes the optimizer as first argument
-    extra_keys: tuple[str, ...] = field(default=())
 
     @property
     def alias(self) -> str:

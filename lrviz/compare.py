@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lrviz import catalog
 from lrviz.errors import SpecError
-from lrviz.spec import Spec, build_spec, load_yaml
+from lrviz.spec import Spec, build_file_spec, load_yaml
 from lrviz.trace import Trace
 
 
@@ -77,13 +76,11 @@ def load_specs(
     specs: list[Spec] = []
     for path in paths:
         raw = load_yaml(path)
-        raw.setdefault("name", Path(path).stem)
         if steps is not None:
             raw["steps"] = steps
         variants = sweep_variants(raw, sweep) if sweep else [(raw, {})]
         for variant, locations in variants:
-            specs.append(build_spec(variant, source=path, base_dir=Path(path).parent,
-                                    locations=locations))
+            specs.append(build_file_spec(variant, path, locations=locations))
     _unique_names(specs)
     return specs
 

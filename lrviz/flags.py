@@ -29,7 +29,6 @@ class RunFlag:
     help: str
     metavar: str = ""  # empty for switches
     short: str = ""
-    repeat: bool = False
 
 
 RUN_FLAGS: tuple[RunFlag, ...] = (
@@ -50,7 +49,7 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--metric", "metric", "ReduceLROnPlateau: synthetic metric (plateau-loss, "
             "staircase, constant, accuracy; default plateau-loss)", "NAME"),
     RunFlag("--metric-param", "metric_param", "a parameter of the synthetic metric "
-            "(noise=0.02, start=1, ...); repeatable", "KEY=VALUE", repeat=True),
+            "(noise=0.02, start=1, ...); repeatable", "KEY=VALUE"),
     RunFlag("--seed", "seed", "seed of the synthetic metric's noise (default 0)", "N"),
     RunFlag("--metric-file", "metric_file", "ReduceLROnPlateau: CSV file of logged metric "
             "values", "PATH"),
@@ -59,7 +58,7 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--name", "name", "name of the run (default: scheduler alias or file name)", "NAME"),
     RunFlag("--title", "title", "title of the figure", "TEXT"),
     RunFlag("--output", "output", "file to write; format by suffix: .png .svg .pdf .csv "
-            ".json .md; repeatable (default: NAME.png)", "PATH", short="-o", repeat=True),
+            ".json .md; repeatable (default: NAME.png)", "PATH", short="-o"),
     RunFlag("--log-y", "log_y", "logarithmic lr axis (default: when the lr spans more "
             "than 4 decades)"),
     RunFlag("--linear-y", "linear_y", "linear lr axis, never logarithmic"),

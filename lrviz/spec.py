@@ -219,12 +219,16 @@ def load_spec(
     path: str | Path, overrides: dict[str, Any] | None = None, **kwargs: Any
 ) -> Spec:
     """Load and validate a YAML spec; ``overrides`` (a raw mapping) wins over the file."""
-    path = Path(path)
     raw = load_yaml(path)
-    if overrides:
-        raw = merge(raw, overrides)
-    raw.setdefault("name", path.stem)
-    return build_spec(raw, source=str(path), base_dir=path.parent, **kwargs)
+    return build_file_spec(merge(raw, overrides) if overrides else raw, path, **kwargs)
+
+
+def build_file_spec(raw: dict[str, Any], path: str | Path, **kwargs: Any) -> Spec:
+    """:func:`build_spec` for the contents of a spec file: named after it by default,
+    with messages naming it and metric files found beside it."""
+    path = Path(path)
+    return build_spec({"name": path.stem, **raw}, source=str(path), base_dir=path.parent,
+                      **kwargs)
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ A :class:`Trace` knows nothing of torch; renderers and writers read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,6 @@ class Trace:
     warnings: tuple[str, ...] = ()  # torch warnings raised during the run, once each
     torch_version: str = ""
     momentum_name: str = "momentum"  # or "beta1" for Adam-like optimizers
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
