@@ -125,10 +125,14 @@ def engine_profile(steps: int, top: int, names: list[str]) -> None:
         print_stats(profiler, top, "tottime")
 
 
-def print_stats(profiler: cProfile.Profile | str, top: int, sort: str) -> None:
+def print_stats(profiler: cProfile.Profile | str, top: int, sort: str,
+                restrict: str | None = None) -> None:
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
-    stats.strip_dirs().sort_stats(sort).print_stats(top)
+    if restrict is None:
+        stats.strip_dirs().sort_stats(sort).print_stats(top)
+    else:
+        stats.sort_stats(sort).print_stats(restrict, top)
     text = out.getvalue()
     print("```\n" + text[text.index("   ncalls"):].rstrip() + "\n```")
 
@@ -163,14 +167,22 @@ def lrviz_phases(steps: int, out: str) -> Phases:
     mark("parse flags, build spec")
     import torch  # noqa: F401
     mark("import torch")
-    from lrviz.engine import build_optimizer
+    from lrviz import engine
 
-    build_optimizer(spec)
-    mark("first optimizer built (imports torch._dynamo)")
-    from lrviz.engine import simulate
-
-    trace = simulate(spec)
+    if hasattr(engine, "skip_dynamo_import"):  # what the CLI does for its own process
+        engine.skip_dynamo_import()
+    engine.build_optimizer(spec)
+    mark("first optimizer built (torch._dynamo imported: "
+         f"{'torch._dynamo' in sys.modules})")
+    trace = engine.simulate(spec)
     mark("engine.simulate")
+    try:
+        from lrviz.check import findings
+    except ImportError:
+        pass
+    else:
+        findings(trace.spec, trace)  # plot prints what `lrviz check` would find
+        mark("check.findings")
     if out.endswith(".csv"):
         from lrviz.render import data
 
@@ -258,8 +270,9 @@ def process_phases(steps: int, top: int) -> None:
         prof = folder / "plot.prof"
         subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "lrviz",
                         *command], capture_output=True, check=True)
-        print("\ncProfile of the whole `lrviz plot -o x.csv` process, by cumulative time:")
-        print_stats(str(prof), top, "cumulative")
+        print("\ncProfile of the whole `lrviz plot -o x.csv` process: lrviz's own functions "
+              "by cumulative time")
+        print_stats(str(prof), top, "cumulative", restrict=r"lrviz[/\\]")
 
 
 def print_top_imports(stderr: str, top: int) -> None:
