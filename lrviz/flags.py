@@ -238,7 +238,7 @@ def _apply_run_flag(
     elif dest in ("steps", "steps_per_epoch", "name", "title"):
         overlay[dest] = value
         where[dest] = flag
-        if f"--{dest.replace('_', '-')}" in {p.flag for p in params.values()}:
+        if dest in {p.name for p in params.values()}:
             sched_overlay[dest] = value  # OneCycleLR's own steps_per_epoch
             where[f"scheduler.{dest}"] = flag
     elif dest in ("log_y", "linear_y", "size", "dpi"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 from rich import box
 from rich.console import Console
@@ -61,7 +63,7 @@ def print_table(trace: Trace, rows: np.ndarray, marks: list[Event], console: Con
 
 
 def print_rows(header: list[str], body: list[list[str]], console: Console,
-               left: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+               left: Collection[str] = ()) -> None:
     """A rich table on a terminal; aligned plain text (never cut) when piped."""
     if console.is_terminal:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
