@@ -12,6 +12,7 @@ from step 0, and torch refuses ``last_epoch >= 0`` on a fresh optimizer.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +30,8 @@ REQUIRED: Any = _Required()
 
 # Parameter kinds. A value of kind ``float``/``int`` with ``per_group`` may also be a
 # list with one value per param group, as torch accepts.
-INT, FLOAT, BOOL, CHOICE, INT_LIST, EXPR, SCHEDULERS = (
-    "int", "float", "bool", "choice", "int_list", "expr", "schedulers"
+INT, FLOAT, BOOL, CHOICE, INT_LIST, EXPR, SCHEDULERS, ANY = (
+    "int", "float", "bool", "choice", "int_list", "expr", "schedulers", "any"
 )
 
 
@@ -49,6 +50,7 @@ class Param:
     per_group: bool = False  # a list with one value per param group is accepted
     choices: tuple[str, ...] = ()
     variable: str = ""  # for EXPR: the expression's variable
+    passed: bool = False  # the default is lrviz's own, so it is always passed on
 
     @property
     def required(self) -> bool:
@@ -63,7 +65,7 @@ class Param:
     def metavar(self) -> str:
         """What the flag takes, in usage style: ``N``, ``X[,X...]``, ``cos|linear``."""
         base = {INT: "N", FLOAT: "X", BOOL: "true|false", CHOICE: "|".join(self.choices),
-                INT_LIST: "N[,N...]", EXPR: "EXPR", SCHEDULERS: "LIST"}[self.kind]
+                INT_LIST: "N[,N...]", EXPR: "EXPR", SCHEDULERS: "LIST", ANY: "VALUE"}[self.kind]
         if self.per_group and self.kind != EXPR:
             base += "[,X...]"
         return base
@@ -78,6 +80,7 @@ class Param:
             INT_LIST: "list of integers",
             EXPR: f"expression in {self.variable}",
             SCHEDULERS: "list of scheduler specs",
+            ANY: "number, true/false, text or a list of them",
         }[self.kind]
         if self.per_group:
             base += " (or one per param group)"
@@ -93,16 +96,39 @@ class Scheduler:
     help: str
     params: tuple[Param, ...]
     module: str = "torch.optim.lr_scheduler"
-    # The parameter that takes the run's scheduler-step count when the spec omits it.
+    attr: str = ""  # the class (or factory) in ``module``; default: ``name``
+    # The parameter that takes the run's scheduler-step count when the spec omits it,
+    # unless every parameter of ``length_unless`` is given (they fix the length).
     length_param: str | None = None
-    takes_metric: bool = False  # step(metric), ReduceLROnPlateau
+    length_unless: tuple[str, ...] = ()
+    takes_metric: bool = False  # step(metric)
+    plateau: bool = False  # ReduceLROnPlateau's bookkeeping, which lrviz.plateau replays
     composite: bool = False  # built from nested scheduler specs
     changes_momentum: bool = False  # when its cycle_momentum is true
     optimizer_arg: bool = True  # takes the optimizer as first argument
+    # How the engine builds it: "class" calls module.attr(optimizer, **params);
+    # "hf" goes through transformers.get_scheduler (see HF_SCHEDULERS).
+    builder: str = "class"
+    extra: str = ""  # the lrviz extra that installs its library, when not a core dependency
 
     @property
     def alias(self) -> str:
-        return self.aliases[0]
+        """The short name, which also names a run by default."""
+        if self.aliases:
+            return self.aliases[0]
+        return self.name.replace(":", "-") if self.builder == "hf" else self.attr or self.name
+
+    @property
+    def library(self) -> str:
+        """The package the scheduler comes from, to say who rejected a value."""
+        return self.module.partition(".")[0]
+
+    @property
+    def origin(self) -> str:
+        """What builds it, as Python would name it."""
+        if self.builder == "hf":
+            return f"transformers.get_scheduler({self.attr!r})"
+        return f"{self.module}.{self.attr or self.name}"
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -116,6 +142,21 @@ class Scheduler:
 
 
 _ANNEAL = ("cos", "linear")
+
+_PLATEAU_PARAMS = (
+    Param("mode", CHOICE, "min: lower metric is better; max: higher is better", "min",
+          choices=("min", "max")),
+    Param("factor", FLOAT, "new lr = lr * factor (< 1)", 0.1, positive=True),
+    Param("patience", INT, "bad steps tolerated before a cut", 10, minimum=0),
+    Param("threshold", FLOAT, "least change that counts as an improvement", 1e-4,
+          minimum=0),
+    Param("threshold_mode", CHOICE, "rel: relative to the best; abs: absolute", "rel",
+          choices=("rel", "abs")),
+    Param("cooldown", INT, "steps to wait after a cut before counting again", 0,
+          minimum=0),
+    Param("min_lr", FLOAT, "floor under the lr", 0, minimum=0, per_group=True),
+    Param("eps", FLOAT, "cuts smaller than this are skipped", 1e-8, minimum=0),
+)
 
 SCHEDULERS_TABLE: tuple[Scheduler, ...] = (
     Scheduler(
@@ -206,21 +247,9 @@ SCHEDULERS_TABLE: tuple[Scheduler, ...] = (
     Scheduler(
         "ReduceLROnPlateau", ("plateau",),
         "cut the lr by factor when the metric stops improving for patience steps",
-        (
-            Param("mode", CHOICE, "min: lower metric is better; max: higher is better", "min",
-                  choices=("min", "max")),
-            Param("factor", FLOAT, "new lr = lr * factor (< 1)", 0.1, positive=True),
-            Param("patience", INT, "bad steps tolerated before a cut", 10, minimum=0),
-            Param("threshold", FLOAT, "least change that counts as an improvement", 1e-4,
-                  minimum=0),
-            Param("threshold_mode", CHOICE, "rel: relative to the best; abs: absolute", "rel",
-                  choices=("rel", "abs")),
-            Param("cooldown", INT, "steps to wait after a cut before counting again", 0,
-                  minimum=0),
-            Param("min_lr", FLOAT, "floor under the lr", 0, minimum=0, per_group=True),
-            Param("eps", FLOAT, "cuts smaller than this are skipped", 1e-8, minimum=0),
-        ),
+        _PLATEAU_PARAMS,
         takes_metric=True,
+        plateau=True,
     ),
     Scheduler(
         "CyclicLR", ("cyclic",),
@@ -279,6 +308,7 @@ SCHEDULERS_TABLE: tuple[Scheduler, ...] = (
             Param("three_phase", BOOL, "add a third phase that anneals to the final lr", False),
         ),
         length_param="total_steps",
+        length_unless=("epochs", "steps_per_epoch"),
         changes_momentum=True,
     ),
     Scheduler(
@@ -301,33 +331,194 @@ SCHEDULERS_TABLE: tuple[Scheduler, ...] = (
     ),
 )
 
+# Hugging Face schedules, built by ``transformers.get_scheduler(name, optimizer,
+# num_warmup_steps, num_training_steps, scheduler_specific_kwargs)``; the name after
+# ``hf:`` is transformers' ``SchedulerType`` value. ``num_warmup_steps`` defaults to 0
+# (``TrainingArguments.warmup_steps``' default); get_scheduler itself has no default.
+_HF_WARMUP = Param("num_warmup_steps", INT, "scheduler steps of the warmup from 0", 0,
+                   minimum=0, passed=True)
+_HF_TRAINING = Param("num_training_steps", INT, "scheduler steps of the whole schedule "
+                     "(default: the run's scheduler steps)", minimum=1)
+_HF_CYCLES = Param("num_cycles", FLOAT, "cosine waves over the decay (0.5: down once)", 0.5,
+                   minimum=0)
+_HF_MIN_LR = (
+    Param("min_lr", FLOAT, "lr at the end of the cosine (or give min_lr_rate)", None,
+          minimum=0, nullable=True),
+    Param("min_lr_rate", FLOAT, "min_lr as a fraction of the initial lr", None, minimum=0,
+          nullable=True),
+)
+_HF_SHAPES = ("linear", "cosine", "1-sqrt")
+
+
+def _hf(kind: str, help: str, params: tuple[Param, ...], **more: Any) -> Scheduler:
+    length = {"length_param": "num_training_steps"} if "num_training_steps" in {
+        p.name for p in params} else {}
+    return Scheduler(f"hf:{kind}", (), help, params, module="transformers.optimization",
+                     attr=kind, builder="hf", extra="hf", **{**length, **more})
+
+
+HF_SCHEDULERS: tuple[Scheduler, ...] = (
+    _hf("linear", "warm up linearly from 0, then decay linearly to 0",
+        (_HF_WARMUP, _HF_TRAINING)),
+    _hf("cosine", "warm up linearly from 0, then cosine down to 0",
+        (_HF_WARMUP, _HF_TRAINING, _HF_CYCLES)),
+    _hf("cosine_with_restarts", "warm up, then num_cycles cosines each restarting at the "
+        "initial lr", (_HF_WARMUP, _HF_TRAINING,
+                       Param("num_cycles", INT, "number of hard restarts", 1, minimum=1))),
+    _hf("polynomial", "warm up, then polynomial decay from the initial lr to lr_end",
+        (_HF_WARMUP, _HF_TRAINING,
+         Param("lr_end", FLOAT, "lr at the end of the decay", 1e-7, minimum=0),
+         Param("power", FLOAT, "power of the polynomial", 1.0, minimum=0))),
+    _hf("constant", "the initial lr throughout", ()),
+    _hf("constant_with_warmup", "warm up linearly from 0, then hold the initial lr",
+        (_HF_WARMUP,)),
+    _hf("inverse_sqrt", "warm up, then decay as 1 / sqrt(step / timescale)",
+        (_HF_WARMUP, Param("timescale", INT, "steps per unit of the decay "
+                           "(default: num_warmup_steps, or 10000 without a warmup)",
+                           None, minimum=1, nullable=True))),
+    _hf("reduce_lr_on_plateau", "torch's ReduceLROnPlateau, as transformers builds it",
+        _PLATEAU_PARAMS, takes_metric=True, plateau=True),
+    _hf("cosine_with_min_lr", "warm up from 0, then cosine down to min_lr",
+        (_HF_WARMUP, _HF_TRAINING, _HF_CYCLES, *_HF_MIN_LR)),
+    _hf("cosine_warmup_with_min_lr", "warm up from warmup_lr_rate, then cosine down to min_lr",
+        (_HF_WARMUP, _HF_TRAINING, _HF_CYCLES, *_HF_MIN_LR,
+         Param("warmup_lr_rate", FLOAT, "where the warmup starts, as a fraction of the "
+               "initial lr (default 1 / num_warmup_steps)", None, minimum=0,
+               nullable=True))),
+    _hf("warmup_stable_decay", "warm up, hold the initial lr, then decay over num_decay_steps",
+        (_HF_WARMUP,
+         Param("num_decay_steps", INT, "scheduler steps of the final decay", minimum=0),
+         Param("num_training_steps", INT, "scheduler steps of the whole schedule (default: "
+               "the run's, unless num_stable_steps is given)", None, minimum=1,
+               nullable=True),
+         Param("num_stable_steps", INT, "scheduler steps at the initial lr (default: what "
+               "the training steps leave)", None, minimum=0, nullable=True),
+         Param("warmup_type", CHOICE, "shape of the warmup", "linear", choices=_HF_SHAPES),
+         Param("decay_type", CHOICE, "shape of the decay", "cosine", choices=_HF_SHAPES),
+         Param("min_lr_ratio", FLOAT, "floor, as a fraction of the initial lr", 0.0,
+               minimum=0),
+         _HF_CYCLES),
+        length_unless=("num_stable_steps",)),
+    _hf("greedy", "transformers' GreedyLR: lr up on improvement, down on a plateau",
+        (Param("mode", CHOICE, "min: lower metric is better; max: higher is better", "min",
+               choices=("min", "max")),
+         Param("factor", FLOAT, "lr * factor on a plateau, lr / factor on improvement (< 1)",
+               0.95, positive=True),
+         Param("patience", INT, "steps tolerated before a change", 10, minimum=0),
+         Param("threshold", FLOAT, "least change that counts", 1e-6, minimum=0),
+         Param("threshold_mode", CHOICE, "rel or abs threshold", "abs",
+               choices=("rel", "abs")),
+         Param("cooldown", INT, "steps to wait after a cut", 0, minimum=0),
+         Param("warmup", INT, "steps to wait after a rise", 0, minimum=0),
+         Param("min_lr", FLOAT, "floor under the lr", 1e-3, minimum=0, per_group=True),
+         Param("max_lr", FLOAT, "ceiling over the lr", 1.0, minimum=0, per_group=True),
+         Param("eps", FLOAT, "changes smaller than this are skipped", 1e-8, minimum=0),
+         Param("smooth", BOOL, "average the metric over a window first", False),
+         Param("window_size", INT, "window of the smoothing", 50, minimum=1),
+         Param("reset_start", INT, "steps at min_lr before starting over", 500, minimum=0)),
+        takes_metric=True),
+)
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
 _BY_KEY: dict[str, Scheduler] = {}
-for _s in SCHEDULERS_TABLE:
-    _BY_KEY[_s.name.lower()] = _s
-    for _a in _s.aliases:
-        _BY_KEY[_a] = _s
+_SPELLINGS: list[str] = []
+for _s in SCHEDULERS_TABLE + HF_SCHEDULERS:
+    for _spelling in (_s.name if _s.builder == "hf" else _s.name.lower(), *_s.aliases):
+        _BY_KEY[_key(_spelling)] = _s
+        _SPELLINGS.append(_spelling)
 
 
 def all_names() -> list[str]:
-    """Every accepted scheduler name: class names and aliases, lower case."""
-    return sorted(_BY_KEY)
+    """Every accepted scheduler name: class names (lower case), aliases and hf: names."""
+    return sorted(_SPELLINGS)
 
 
 def find(name: str) -> Scheduler | None:
-    """The scheduler named ``name`` (class name, any case, or alias), or None."""
-    return _BY_KEY.get(name.strip().lower().replace("_", "-"))
+    """The scheduler named ``name`` (class name, any case, alias or hf: name), or None."""
+    return _BY_KEY.get(_key(name))
 
 
-def lookup(name: str, where: str | None = None) -> Scheduler:
-    """Like :func:`find`, but an unknown name is a :class:`SpecError` with a suggestion."""
+# ``package.module:ClassName``: a scheduler class outside torch (SPEC section 2).
+IMPORT_TARGET = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+
+
+def lookup(name: str, where: str | None = None, allow_import: bool = False) -> Scheduler:
+    """Like :func:`find`, but an unknown name is a :class:`SpecError` with a suggestion.
+
+    ``package.module:ClassName`` imports that module, which runs its code: only with
+    ``allow_import``.
+    """
     found = find(name)
-    if found is None:
-        raise SpecError(
-            f"unknown scheduler {name!r}{suggest(name.lower(), all_names())}; "
-            "`lrviz list` shows them all",
-            where,
-        )
-    return found
+    if found is not None:
+        return found
+    if IMPORT_TARGET.fullmatch(name.strip()):
+        if not allow_import:
+            raise SpecError(
+                f"{name!r} names a Python class; importing it runs that module's code, so "
+                "lrviz does it only when you pass --allow-import",
+                where,
+            )
+        return imported(name.strip(), where)
+    raise SpecError(
+        f"unknown scheduler {name!r}{suggest(name.lower(), all_names())}; "
+        "`lrviz list` shows them all",
+        where,
+    )
+
+
+# Constructor arguments of a custom class that lrviz does not pass.
+_NOT_PASSED = ("optimizer", "last_epoch", "verbose")
+
+
+def imported(target: str, where: str | None = None) -> Scheduler:
+    """The catalog entry of a custom scheduler class, read from its signature.
+
+    Imports the module (from the installed packages or the current folder) and torch.
+    Parameters take the kind of their default; those without one take any plain value.
+    """
+    import importlib
+    import inspect
+    import os
+    import sys
+
+    from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+
+    module_name, _, attr = target.partition(":")
+    here = os.getcwd()
+    added = here not in sys.path
+    if added:
+        sys.path.insert(0, here)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SpecError(f"cannot import {module_name!r}: {exc}", where) from None
+    except Exception as exc:  # the module's own code failed
+        raise SpecError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}",
+                        where) from None
+    finally:
+        if added:
+            sys.path.remove(here)
+    cls = getattr(module, attr, None)
+    if not (isinstance(cls, type) and issubclass(cls, (LRScheduler, ReduceLROnPlateau))):
+        what = "does not exist" if cls is None else f"is a {type(cls).__name__} object"
+        raise SpecError(f"{target!r} {what}; expected a subclass of torch's LRScheduler",
+                        where)
+    params = []
+    for p in list(inspect.signature(cls).parameters.values())[1:]:
+        if p.name in _NOT_PASSED or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        default = p.default if p.default is not p.empty else REQUIRED
+        kind = {bool: BOOL, int: INT, float: FLOAT}.get(type(default), ANY)
+        params.append(Param(p.name, kind, f"{p.name} of {attr}", default,
+                            nullable=default is None))
+    doc = (inspect.getdoc(cls) or f"{attr} from {module_name}").splitlines()[0]
+    metric = issubclass(cls, ReduceLROnPlateau)
+    return Scheduler(target, (), doc, tuple(params), module=module_name, attr=attr,
+                     takes_metric=metric)
 
 
 def suggest(word: str, options: list[str] | tuple[str, ...]) -> str:

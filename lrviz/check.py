@@ -45,7 +45,8 @@ CODES: dict[str, str] = {
     "onecycle-overstep": "OneCycleLR is stepped past its total steps and raises",
     "lr-not-finite": "the lr becomes inf or NaN",
     "lr-negative": "the lr becomes negative",
-    "lr-zero": "the lr is 0 at some steps (every step: error; the last one only: info)",
+    "lr-zero": "the lr is 0 at some steps (every step: error; the first or last one only: "
+               "info)",
     "warmup-never-ends": "a LinearLR/ConstantLR warmup outlasts the run or is cut by a milestone",
     "decay-unfinished": "a LinearLR/PolynomialLR decay outlasts the steps it gets",
     "onecycle-unfinished": "OneCycleLR's cycle is longer than the steps it gets",
@@ -398,6 +399,11 @@ def lr_values(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
             yield Finding(INFO, "lr-zero",
                           f"{lr} reaches 0 at the last step ({row}), which learns nothing",
                           row, where, "end the run one step earlier, or " + fix)
+        elif count == 1 and row == 0 and trace.steps > 1 and lrs[:, 1].all():
+            yield Finding(INFO, "lr-zero",
+                          f"{lr} is 0 at step 0 only (a warmup that starts from 0): "
+                          "the first step learns nothing",
+                          row, where, "harmless; a warmup from a small factor avoids it")
         else:
             yield Finding(WARNING, "lr-zero",
                           f"{lr} is 0 at {count} of {trace.steps} steps, first at step {row}:"
@@ -486,10 +492,13 @@ def ramps(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     """Warmups that never end (or are cut short by a milestone), decays that never finish."""
     for span in _running(spec):
         node, p = span.node, span.node.params
-        iters = p.get("total_iters", 5)
-        param = _join(node.path, "total_iters")
+        key = "total_iters"
+        iters = p.get(key, 5)
         has = f"has {span.length} scheduler steps"
-        if node.type == "LinearLR":
+        if node.info.builder == "hf" and p.get("num_warmup_steps", 0) > 0:
+            key, iters, warmup = "num_warmup_steps", p["num_warmup_steps"], True
+            what = f"{node.type} warms up over {iters} scheduler steps"
+        elif node.type == "LinearLR":
             start, end = p.get("start_factor", 1 / 3), p.get("end_factor", 1.0)
             if start == end:
                 continue
@@ -507,11 +516,12 @@ def ramps(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
             what = f"PolynomialLR decays the lr to 0 over {iters} scheduler steps"
         else:
             continue
+        param = _join(node.path, key)
         if warmup and span.to_end and iters >= span.length and iters > 0:
             yield Finding(
                 WARNING, "warmup-never-ends",
                 f"{what}, but the run {has}: it never trains at the full lr",
-                None, param, f"set total_iters below {span.length}, or run longer",
+                None, param, f"set {key} below {span.length}, or run longer",
             )
         elif warmup and not span.to_end and iters > span.length:
             handover = (span.start + span.length) * _every(spec)
@@ -520,7 +530,7 @@ def ramps(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
                 f"{what}, but the next scheduler takes over after {span.length}: the warmup "
                 f"is cut short and the lr jumps at step {handover}",
                 handover if handover < spec.steps else None, param,
-                f"set total_iters to {span.length}, the milestone that ends it",
+                f"set {key} to {span.length}, the milestone that ends it",
             )
         elif not warmup and iters > span.length:
             yield Finding(
@@ -733,7 +743,7 @@ def _sequential_milestones(spec: Spec, span: _Span) -> Iterator[Finding]:
 def plateau_floors(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     """Cuts ReduceLROnPlateau wanted but skipped: the lr at ``min_lr``, or under ``eps``."""
     node = spec.scheduler
-    if node.type != "ReduceLROnPlateau" or trace is None or spec.metric is None:
+    if not node.info.plateau or trace is None or spec.metric is None:
         return
     from lrviz.plateau import replay
 

@@ -236,6 +236,9 @@ Outputs = Annotated[list[Path] | None, typer.Option(
     "-o", "--output", help="File to write, by suffix: .png .svg .pdf (figure), .csv .json "
     "(data), .md (summary); repeatable.", show_default=False)]
 Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error.")]
+AllowImport = Annotated[bool, typer.Option(
+    "--allow-import", help="Let a `package.module:ClassName` scheduler import and run that "
+    "module.")]
 
 
 @app.command(context_settings=HELP)
@@ -251,6 +254,7 @@ def compare(
         help="KEY=V1,V2,...: one curve per value of a scheduler parameter (max_lr) or a "
         "dotted spec path (optimizer.lr).", show_default=False)] = None,
     title: Annotated[str | None, typer.Option(help="Figure title.", show_default=False)] = None,
+    allow_import: AllowImport = False,
     debug: Debug = False,
 ) -> None:
     """Several schedules on one figure or a grid, with a summary."""
@@ -264,7 +268,7 @@ def compare(
             raise SpecError(f"expected overlay or grid, got {layout!r}", "--layout")
         outputs = output or [Path("compare.png")]
         render.check_outputs(outputs)
-        loaded = load_specs(specs, steps, sweep)
+        loaded = load_specs(specs, steps, sweep, allow_import)
         _lean_torch()
         traces = []
         for spec in loaded:
@@ -293,6 +297,7 @@ def check(
                                                 metavar="SPEC.yaml")],
     format: Annotated[str, typer.Option(
         "--format", help="text (for people) or json (for machines).")] = "text",
+    allow_import: AllowImport = False,
     debug: Debug = False,
 ) -> None:
     """Lint specs for what would crash or misbehave in training.
@@ -311,7 +316,7 @@ def check(
         reports, invalid = [], False
         for path in specs:
             try:
-                spec = load_spec(path)
+                spec = load_spec(path, allow_import=allow_import)
                 reports.append(check_spec(spec))
             except SpecError as exc:  # report it, and still check the others
                 _say("error", str(exc))
@@ -358,6 +363,7 @@ def gallery(
     check_only: Annotated[bool, typer.Option(
         "--check", help="Write nothing; exit 1 naming every spec whose values changed or "
         "whose image is missing or stale.")] = False,
+    allow_import: AllowImport = False,
     debug: Debug = False,
 ) -> None:
     """Render a folder of specs into a gallery.
@@ -369,7 +375,7 @@ def gallery(
 
         svg = svg or (check_only and any(output.glob("*.svg")))
         _lean_torch()
-        entries = galleries.build(folder, svg=svg)
+        entries = galleries.build(folder, svg=svg, allow_import=allow_import)
         for entry in entries:
             if entry.error is not None:
                 _say("error", str(entry.error))

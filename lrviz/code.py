@@ -206,11 +206,25 @@ def _scheduler(sched: SchedulerSpec, spec: Spec, out: _Writer, top: bool = False
     """Write ``sched`` (its children first, as the engine builds them); return its name."""
     children = [_scheduler(child, spec, out) for child in sched.children]
     info = sched.info
-    out.names.setdefault(info.module, set()).add(info.name)
+    func = info.attr or info.name
     args: list[Arg] = ["optimizer"] if info.optimizer_arg else []
+    if info.builder == "hf":  # engine.hf_arguments, as source
+        from lrviz.engine import hf_arguments
+
+        func = "get_scheduler"
+        out.names.setdefault("transformers", set()).add(func)
+        kwargs = hf_arguments(sched.params)
+        rest = kwargs.pop("scheduler_specific_kwargs", {})
+        args = [json.dumps(info.attr), *args,
+                *(f"{k}={_literal(v, out)}" for k, v in kwargs.items())]
+        if rest:
+            items = ", ".join(f"{json.dumps(k)}: {_literal(v, out)}" for k, v in rest.items())
+            args.append(f"scheduler_specific_kwargs={{{items}}}")
+    else:
+        out.names.setdefault(info.module, set()).add(func)
     if children:
         args.append(("schedulers", children))
-    for param in info.params:  # the constructor's own order reads best
+    for param in info.params if info.builder != "hf" else ():  # the constructor's order
         if param.name in sched.params:
             value = sched.params[param.name]
             if isinstance(value, list):
@@ -224,8 +238,8 @@ def _scheduler(sched: SchedulerSpec, spec: Spec, out: _Writer, top: bool = False
     elif sched.path == "warmup":  # the LinearLR lrviz puts before the scheduler of the spec
         name = out.warmup = out.name("warmup")
     else:
-        name = out.name(_snake(info.name))
-    out.lines.extend(_call(info.name, args, f"{name} = "))
+        name = out.name(_snake(func))
+    out.lines.extend(_call(func, args, f"{name} = "))
     return name
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from lrviz import catalog
 from lrviz.errors import SpecError
-from lrviz.spec import Spec, build_file_spec, load_yaml
+from lrviz.spec import Spec, build_file_spec, read_spec
 from lrviz.trace import Trace
 
 
@@ -68,19 +68,21 @@ def summarize(trace: Trace) -> Summary:
 
 
 def load_specs(
-    paths: list[str], steps: int | None = None, sweep: str | None = None
+    paths: list[str], steps: int | None = None, sweep: str | None = None,
+    allow_import: bool = False,
 ) -> list[Spec]:
     """Validated specs of the YAML files, ``steps`` overriding each; a sweep expands one."""
     if sweep is not None and len(paths) != 1:
         raise SpecError(f"a sweep takes exactly one spec, got {len(paths)}", "--sweep")
     specs: list[Spec] = []
     for path in paths:
-        raw = load_yaml(path)
+        raw, found = read_spec(path)
         if steps is not None:
             raw["steps"] = steps
         variants = sweep_variants(raw, sweep) if sweep else [(raw, {})]
         for variant, locations in variants:
-            specs.append(build_file_spec(variant, path, locations=locations))
+            specs.append(build_file_spec(variant, path, locations={**found, **locations},
+                                         allow_import=allow_import))
     _unique_names(specs)
     return specs
 

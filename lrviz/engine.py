@@ -138,26 +138,51 @@ def build_optimizer(spec: Spec) -> tuple[Any, bool]:
 # ---------------------------------------------------------------------------- scheduler
 
 
-def scheduler_class(sched: SchedulerSpec) -> type:
-    module = importlib.import_module(sched.info.module)
-    cls: type = getattr(module, sched.info.name)
-    return cls
+def scheduler_class(sched: SchedulerSpec) -> Any:
+    """The class (or, for hf: schedules, the factory) that builds ``sched``."""
+    info = sched.info
+    try:
+        module = importlib.import_module(info.module)
+    except ImportError:
+        if not info.extra:
+            raise
+        raise SpecError(
+            f"{info.name} needs {info.library}, which lrviz does not install by default: "
+            f"pip install 'lrviz[{info.extra}]'",
+            sched.path,
+        ) from None
+    return getattr(module, "get_scheduler" if info.builder == "hf" else info.attr or info.name)
 
 
 def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec) -> Any:
-    """The torch scheduler for ``sched``, nested schedulers first, as user code would."""
+    """The scheduler for ``sched``, nested schedulers first, as user code would."""
+    info = sched.info
     cls = scheduler_class(sched)
     kwargs = dict(sched.params)
     if sched.children:
         kwargs["schedulers"] = [build_scheduler(c, optimizer, spec) for c in sched.children]
     try:
-        if sched.info.optimizer_arg:
+        if info.builder == "hf":
+            return cls(info.attr, optimizer, **hf_arguments(kwargs))
+        if info.optimizer_arg:
             return cls(optimizer, **kwargs)
         if "optimizer" in inspect.signature(cls).parameters:  # ChainedScheduler, torch >= 2.3
             kwargs["optimizer"] = optimizer
         return cls(**kwargs)
     except (ValueError, TypeError, RuntimeError, ZeroDivisionError, ArithmeticError) as exc:
-        raise SpecError(f"torch rejected {sched.type}: {exc}", spec.where(sched.path)) from None
+        raise SpecError(f"{info.library} rejected {sched.type}: {exc}",
+                        spec.where(sched.path)) from None
+
+
+def hf_arguments(params: dict[str, Any]) -> dict[str, Any]:
+    """``transformers.get_scheduler``'s keywords: the two lengths by name, the rest in
+    ``scheduler_specific_kwargs`` (which it passes on as they are)."""
+    lengths = ("num_warmup_steps", "num_training_steps")
+    out: dict[str, Any] = {k: params[k] for k in lengths if k in params}
+    rest = {k: v for k, v in params.items() if k not in lengths}
+    if rest:
+        out["scheduler_specific_kwargs"] = rest
+    return out
 
 
 def _build_warmup(spec: Spec, optimizer: Any) -> Any:

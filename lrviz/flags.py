@@ -67,6 +67,8 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--dpi", "dpi", "resolution of PNG files (default 150)", "N"),
     RunFlag("--terminal", "terminal", "also draw the curve in the terminal"),
     RunFlag("--max-steps", "max_steps", "refuse runs longer than this (default 50000000)", "N"),
+    RunFlag("--allow-import", "allow_import", "let a `package.module:ClassName` scheduler "
+            "import and run that module"),
     RunFlag("--debug", "debug", "show the Python traceback of an error"),
     RunFlag("--help", "help", "show this message and exit", short="-h"),
 )
@@ -95,6 +97,7 @@ class Invocation:
     locations: dict[str, str] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
     debug: bool = False
+    allow_import: bool = False
     help: bool = False
     terminal: bool = False
     max_steps: int | None = None
@@ -139,14 +142,16 @@ def parse(tokens: list[str], extra: tuple[RunFlag, ...] = ()) -> Invocation:
                             pairs[0][0])
         return inv
     if is_spec_path(inv.target):
-        from lrviz.spec import load_yaml
+        from lrviz.spec import read_spec
 
-        inv.file_raw = load_yaml(inv.target)
+        inv.file_raw, file_locations = read_spec(inv.target)
+        inv.locations.update(file_locations)
         sched_raw = inv.file_raw.get("scheduler")
         kind = sched_raw.get("type") if isinstance(sched_raw, dict) else None
-        inv.scheduler = catalog.find(kind) if isinstance(kind, str) else None
+        if isinstance(kind, str) and (catalog.find(kind) or inv.allow_import):
+            inv.scheduler = catalog.lookup(kind, inv.target, inv.allow_import)
     else:
-        inv.scheduler = catalog.lookup(inv.target, inv.target)
+        inv.scheduler = catalog.lookup(inv.target, inv.target, inv.allow_import)
     if inv.help:
         return inv
     params = scheduler_flags(inv.scheduler) if inv.scheduler else {}

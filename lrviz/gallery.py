@@ -54,7 +54,7 @@ def spec_files(folder: Path) -> list[Path]:
     return files
 
 
-def build(folder: Path, svg: bool = False) -> list[Entry]:
+def build(folder: Path, svg: bool = False, allow_import: bool = False) -> list[Entry]:
     """Simulate and render every spec of ``folder`` in memory; failures are kept, not raised."""
     from lrviz.engine import simulate
     from lrviz.render.figure import render_bytes
@@ -64,7 +64,7 @@ def build(folder: Path, svg: bool = False) -> list[Entry]:
     for path in spec_files(folder):
         entry = Entry(path, path.stem)
         try:
-            spec = load_spec(path)
+            spec = load_spec(path, allow_import=allow_import)
             entry.name = spec.name
             entry.trace = simulate(spec)
             entry.images[f"{entry.name}.png"] = render_bytes(entry.trace, ".png")

@@ -50,7 +50,7 @@ def _better(value: float, bar: float, mode: str) -> bool:
 def replay(trace: Trace) -> list[PlateauStep]:
     """The ReduceLROnPlateau decisions of a plateau trace, one per metric fed."""
     spec = trace.spec
-    if trace.metric is None or not spec.scheduler.info.takes_metric:
+    if trace.metric is None or not spec.scheduler.info.plateau:
         return []
     p: dict[str, Any] = spec.scheduler.params
     info = spec.scheduler.info

@@ -28,7 +28,7 @@ import re
 from typing import Any
 
 from lrviz import catalog, spec
-from lrviz.catalog import BOOL, CHOICE, EXPR, FLOAT, INT, INT_LIST, SCHEDULERS, Param
+from lrviz.catalog import ANY, BOOL, CHOICE, EXPR, FLOAT, INT, INT_LIST, SCHEDULERS, Param
 from lrviz.expr import MAX_CHARS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -44,7 +44,7 @@ def json_schema() -> dict[str, Any]:
     Every ``configs/*.yaml`` validates against it; unknown keys at the top level, in the
     scheduler (nested ones included), in ``metric`` and in ``plot`` do not.
     """
-    plateau = [s for s in catalog.SCHEDULERS_TABLE if s.takes_metric]
+    plateau = [s for s in _TABLE if s.takes_metric]
     uses_metric = {"type": "string", "pattern": _names(_spellings(plateau), dashes=True)}
     return {
         "$schema": DRAFT,
@@ -92,6 +92,12 @@ def _steps() -> dict[str, Any]:
     return {"anyOf": [_integer(minimum=1), {"type": "null"}],
             "description": "Training steps to simulate (rows of output), >= 1; default: "
                            "enough to show the schedule's whole shape."}
+
+
+def _epochs() -> dict[str, Any]:
+    return {"anyOf": [_integer(minimum=1), {"type": "null"}],
+            "description": "Epochs to simulate when `steps` is not given: steps = epochs * "
+                           "steps_per_epoch."}
 
 
 def _steps_per_epoch() -> dict[str, Any]:
@@ -203,12 +209,15 @@ def _plot() -> dict[str, Any]:
             "additionalProperties": False}
 
 
-_TOP = {"name": _name, "title": _title, "steps": _steps, "steps_per_epoch": _steps_per_epoch,
+_TOP = {"name": _name, "title": _title, "steps": _steps, "epochs": _epochs,
+        "steps_per_epoch": _steps_per_epoch,
         "optimizer": _optimizer, "scheduler": lambda: {"$ref": "#/$defs/top_scheduler"},
         "metric": _metric, "warmup": _warmup, "plot": _plot}
 
 
 # ------------------------------------------------------------------------ schedulers
+
+_TABLE = catalog.SCHEDULERS_TABLE + catalog.HF_SCHEDULERS
 
 
 def _scheduler(top: bool) -> dict[str, Any]:
@@ -217,7 +226,7 @@ def _scheduler(top: bool) -> dict[str, Any]:
     Each scheduler's keys are checked by an ``if`` (its type) / ``then`` (its keys, with
     ``additionalProperties: false``) pair, so an error names the scheduler's own keys.
     """
-    table = [s for s in catalog.SCHEDULERS_TABLE if top or not s.takes_metric]
+    table = [s for s in _TABLE if top or not s.takes_metric]
     names = _spellings(table)
     branches = []
     for info in table:
@@ -237,14 +246,16 @@ def _scheduler(top: bool) -> dict[str, Any]:
             "then": {"title": info.name, "description": info.help, "properties": properties,
                      "required": required, "additionalProperties": False},
         })
-    what = "" if top else " (nested: ReduceLROnPlateau cannot be)"
+    what = "" if top else " (nested: none stepped on a metric)"
     return {
         "type": "object",
         "required": ["type"],
         "properties": {"type": {
             "type": "string",
-            "description": f"The scheduler: a torch class name (any case) or an alias{what}.",
-            "anyOf": [{"enum": _canonical(table)}, {"pattern": _names(names, dashes=True)}],
+            "description": f"The scheduler: a torch class name (any case), an alias, an hf: "
+                           f"schedule or package.module:ClassName (--allow-import){what}.",
+            "anyOf": [{"enum": _canonical(table)}, {"pattern": _names(names, dashes=True)},
+                      {"pattern": f"^{catalog.IMPORT_TARGET.pattern}$"}],
         }},
         "allOf": branches,
     }
@@ -276,6 +287,8 @@ def _param(p: Param, filled: bool = False) -> dict[str, Any]:
     elif p.kind == EXPR:
         options = [{"type": "string", "minLength": 1, "maxLength": MAX_CHARS},
                    {"type": "number"}]
+    elif p.kind == ANY:
+        options = [{"type": ["number", "string", "boolean", "null", "array"]}]
     elif p.kind == SCHEDULERS:
         options = [{"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/scheduler"}}]
     else:

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from lrviz import catalog
-from lrviz.catalog import BOOL, CHOICE, EXPR, FLOAT, INT, INT_LIST, SCHEDULERS, Param
+from lrviz.catalog import ANY, BOOL, CHOICE, EXPR, FLOAT, INT, INT_LIST, SCHEDULERS, Param
 from lrviz.errors import SpecError
 
-TOP_KEYS = ("name", "title", "steps", "steps_per_epoch", "optimizer", "scheduler", "metric",
-            "warmup", "plot")
+TOP_KEYS = ("name", "title", "steps", "epochs", "steps_per_epoch", "optimizer", "scheduler",
+            "metric", "warmup", "plot")
 WARMUP_KEYS = ("steps", "start_factor")
 PLOT_KEYS = ("log_y", "size", "dpi")
 INTERVALS = ("step", "epoch")
@@ -215,11 +215,25 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def read_spec(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """A spec file as a raw spec, and where its keys came from when they were renamed.
+
+    A LightningCLI config (``lrviz.lightning``) becomes the spec it describes.
+    """
+    raw = load_yaml(path)
+    from lrviz import lightning
+
+    if lightning.is_lightning(raw):
+        return lightning.convert(raw, str(path))
+    return raw, {}
+
+
 def load_spec(
     path: str | Path, overrides: dict[str, Any] | None = None, **kwargs: Any
 ) -> Spec:
     """Load and validate a YAML spec; ``overrides`` (a raw mapping) wins over the file."""
-    raw = load_yaml(path)
+    raw, locations = read_spec(path)
+    kwargs["locations"] = {**locations, **kwargs.get("locations", {})}
     return build_file_spec(merge(raw, overrides) if overrides else raw, path, **kwargs)
 
 
@@ -248,9 +262,12 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 class _Checker:
     """Validates one raw spec, naming every bad value by its key path."""
 
-    def __init__(self, source: str | None, locations: dict[str, str]) -> None:
+    def __init__(
+        self, source: str | None, locations: dict[str, str], allow_import: bool = False
+    ) -> None:
         self.source = source
         self.locations = locations
+        self.allow_import = allow_import
 
     def where(self, path: str) -> str:
         if path in self.locations:
@@ -357,6 +374,8 @@ class _Checker:
                 self.bounded(number, param, f"{path}[{i}]")
                 out.append(number)
             return out
+        if param.kind == ANY:
+            return self.plain(value, path)
         if param.kind == EXPR:
             from lrviz.expr import parse_expression
 
@@ -368,6 +387,26 @@ class _Checker:
                 )
             return parse_expression(value, param.variable, self.where(path))
         raise AssertionError(f"unhandled parameter kind {param.kind}")
+
+    def plain(self, value: Any, path: str) -> Any:
+        """A value of a custom class's untyped parameter: numbers (finite), true/false,
+        text, or a list of them. Text that reads as a number (from a flag) is one."""
+        if isinstance(value, list):
+            return [self.plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                number: float = int(value)
+            except ValueError:
+                try:
+                    number = float(value)
+                except ValueError:
+                    return value
+            value = number
+        if isinstance(value, (int, float)):
+            return value if isinstance(value, int) else self.number(value, path)
+        raise self.fail(path, f"expected a number, true/false, text or a list, got {_show(value)}")
 
 
 _BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True,
@@ -381,13 +420,15 @@ def build_spec(
     base_dir: str | Path | None = None,
     locations: dict[str, str] | None = None,
     max_steps: int = MAX_STEPS,
+    allow_import: bool = False,
 ) -> Spec:
     """Validate a raw spec mapping and fill in every default.
 
     ``source`` names the file in messages, ``base_dir`` resolves metric file paths,
     ``locations`` maps key paths that came from flags to the flag's name.
+    ``allow_import`` lets ``type: package.module:ClassName`` import that module.
     """
-    check = _Checker(source, dict(locations or {}))
+    check = _Checker(source, dict(locations or {}), allow_import)
     check.mapping(raw, "", TOP_KEYS)
     notes: list[str] = []
 
@@ -405,6 +446,9 @@ def build_spec(
         if steps_per_epoch < 1:
             raise check.fail("steps_per_epoch", f"expected an integer >= 1, got {steps_per_epoch}")
 
+    if interval == "epoch" and steps_per_epoch == 1:
+        notes.append("scheduler.interval is epoch and an epoch is 1 step: every row is an "
+                     "epoch (steps_per_epoch, --steps-per-epoch, sets the epoch's length)")
     optimizer = _optimizer(check, raw.get("optimizer"))
     groups = optimizer.group_count
     sched_raw = {k: v for k, v in sched_raw.items() if k != "interval"}
@@ -428,6 +472,11 @@ def build_spec(
         steps = check.integer(raw["steps"], "steps")
         if steps < 1:
             raise check.fail("steps", f"expected an integer >= 1, got {steps}")
+    elif raw.get("epochs") is not None:
+        epochs = check.integer(raw["epochs"], "epochs")
+        if epochs < 1:
+            raise check.fail("epochs", f"expected an integer >= 1, got {epochs}")
+        steps = epochs * steps_per_epoch
     else:
         length = _natural_length(scheduler, metric) + (warmup.steps if warmup else 0)
         steps = length * steps_per_epoch if interval == "epoch" else length
@@ -596,7 +645,7 @@ def _scheduler(
     kind = raw["type"]
     if not isinstance(kind, str):
         raise check.fail(f"{path}.type", f"expected a scheduler name, got {_show(kind)}")
-    info = catalog.lookup(kind, check.where(f"{path}.type"))
+    info = catalog.lookup(kind, check.where(f"{path}.type"), check.allow_import)
     allowed = ("type", *(("interval",) if top else ()), *info.param_names)
     params: dict[str, Any] = {}
     children: list[SchedulerSpec] = []
@@ -624,6 +673,9 @@ def _scheduler(
     for param in info.params:
         if param.name in raw or param.kind == SCHEDULERS:
             continue
+        if param.passed:
+            params[param.name] = param.default
+            continue
         if param.required and param.name != info.length_param:
             raise check.fail(
                 _join(path, param.name), f"{info.name} requires {param.name}: {param.help}"
@@ -646,6 +698,14 @@ def _check_relations(
                     + (f" in param group {i}" if len(low) > 1 else "")
                     + "; expected base_lr <= max_lr",
                 )
+    if info.name in ("hf:cosine_with_min_lr", "hf:cosine_warmup_with_min_lr"):
+        given = [k for k in ("min_lr", "min_lr_rate") if params.get(k) is not None]
+        if len(given) != 1:
+            raise check.fail(
+                _join(path, "min_lr"),
+                f"{info.name} needs exactly one of min_lr and min_lr_rate, got "
+                + (" and ".join(given) or "neither"),
+            )
     milestones = params.get("milestones", [])
     if info.name == "SequentialLR" and len(milestones) != children - 1:
         raise check.fail(
@@ -828,12 +888,19 @@ def _natural_length(sched: SchedulerSpec, metric: MetricSpec | None) -> int:
         if p.get("epochs") and p.get("steps_per_epoch"):
             return int(p["epochs"] * p["steps_per_epoch"])
         return _FALLBACK_LENGTH
-    if name == "ReduceLROnPlateau":  # logged values set the length; a generator fits any
+    if sched.info.takes_metric:  # logged values set the length; a generator fits any
         return len(metric.values) if metric and metric.values else _PLATEAU_LENGTH
     if name == "SequentialLR":
         return max(p["milestones"], default=0) + _natural_length(sched.children[-1], metric)
     if name == "ChainedScheduler":
         return max(_natural_length(c, metric) for c in sched.children)
+    if name == "hf:warmup_stable_decay" and p.get("num_stable_steps") is not None:
+        return p.get("num_warmup_steps", 0) + p["num_stable_steps"] + p["num_decay_steps"]
+    if name == "hf:inverse_sqrt":
+        return max(_FALLBACK_LENGTH, 10 * p.get("num_warmup_steps", 0))
+    key = sched.info.length_param
+    if key is not None:
+        return int(p[key]) if p.get(key) else _FALLBACK_LENGTH
     return 100
 
 
@@ -848,7 +915,7 @@ def _fill_lengths(
     params = dict(sched.params)
     key = sched.info.length_param
     needs = key is not None and params.get(key) is None
-    if sched.type == "OneCycleLR" and params.get("epochs") and params.get("steps_per_epoch"):
+    if sched.info.length_unless and all(params.get(k) for k in sched.info.length_unless):
         needs = False
     if needs and key is not None:
         if available < 1:

@@ -254,7 +254,7 @@ def test_schema_covers_the_spec_keys() -> None:
     assert generator["properties"]["generator"]["enum"] == list(GENERATORS)
     top = schema["$defs"]["top_scheduler"]
     assert [b["then"]["title"] for b in top["allOf"]] == [
-        s.name for s in catalog.SCHEDULERS_TABLE]
+        s.name for s in catalog.SCHEDULERS_TABLE + catalog.HF_SCHEDULERS]
     cyclic = next(b["then"] for b in top["allOf"] if b["then"]["title"] == "CyclicLR")
     assert cyclic["properties"]["step_size_up"]["default"] == 2000
     assert "steps from base_lr up to max_lr" in cyclic["properties"]["step_size_up"][

@@ -38,8 +38,11 @@ def _two_columns(title: str | None = None) -> Table:
     return table
 
 
-def param_line(param: catalog.Param) -> str:
-    """The help of one parameter, its default and what it takes."""
+def param_line(param: catalog.Param, length: bool = False) -> str:
+    """The help of one parameter, its default and what it takes.
+
+    ``length``: the parameter takes the run's length when not given.
+    """
     extra = ""
     if param.kind == catalog.EXPR:
         extra = f"; an expression in {param.variable}"
@@ -47,6 +50,8 @@ def param_line(param: catalog.Param) -> str:
             extra += ", repeat the flag for one per param group"
     elif param.per_group:
         extra = "; a comma list gives one per param group"
+    if length and param.default in (catalog.REQUIRED, None):
+        return param.help  # which says what it defaults to
     return f"{param.help} [{default_text(param)}{extra}]"
 
 
@@ -69,21 +74,29 @@ def print_plot_help(
         for s in catalog.SCHEDULERS_TABLE:
             table.add_row(", ".join(s.aliases), f"{s.name}: {s.help}")
         out.print(table)
+        out.print(f"  And {', '.join(s.name for s in catalog.HF_SCHEDULERS)} "
+                  "(with lrviz[hf]; `lrviz list`), or package.module:ClassName with "
+                  "--allow-import.\n")
     else:
-        what = target if target and catalog.find(target) is None else sched.alias
+        known = target is None or catalog.find(target) is not None
+        what = (sched.aliases[0] if sched.aliases else sched.name) if known else target
         out.print(f"Usage: lrviz {command} {what} [OPTIONS] [-o FILE]...\n")
-        out.print(f"{sched.module}.{sched.name}: {sched.help}.")
+        out.print(f"{sched.origin}: {sched.help.rstrip('.')}.")
         if sched.composite:
             out.print("Its nested schedulers are written as a `schedulers:` list in a YAML spec.")
         out.print("")
-        table = _two_columns(f"{sched.name} parameters [torch's default]")
+        whose = "torch's default" if sched.library == "torch" else "default"
+        table = _two_columns(f"{sched.name} parameters [{whose}]")
         seen: set[str] = set()
         for flag, param in scheduler_flags(sched).items():
             if param.name not in seen:
                 seen.add(param.name)
-                table.add_row(f"{flag} {param.metavar}", param_line(param))
+                table.add_row(f"{flag} {param.metavar}",
+                              param_line(param, param.name == sched.length_param))
         out.print(table)
-        out.print(f"  Torch's own spelling works too: --{sched.params[0].name}.\n")
+        if sched.params:
+            out.print(f"  The constructor's own spelling works too: --{sched.params[0].name}.")
+        out.print("")
     if extra:
         own = _two_columns(f"{command} options")
         for f in extra:
@@ -99,15 +112,24 @@ def print_plot_help(
 def print_catalog() -> None:
     """``lrviz list``: every scheduler with its aliases and parameters."""
     out = _console()
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("scheduler", no_wrap=True)
-    table.add_column("alias: parameters [default]", ratio=1)
-    for s in catalog.SCHEDULERS_TABLE:
-        params = ", ".join(
-            p.name if p.required or p.kind == catalog.SCHEDULERS
-            else f"{p.name}={default_text(p)}"
-            for p in s.params
-        )
-        table.add_row(s.name, f"{', '.join(s.aliases)}: {params}")
-    out.print(table)
+    for title, schedulers in (
+        ("torch", catalog.SCHEDULERS_TABLE),
+        ("Hugging Face transformers, with the extra: pip install 'lrviz[hf]'",
+         catalog.HF_SCHEDULERS),
+    ):
+        table = Table(title=title, title_justify="left", title_style="bold",
+                      box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        table.add_column("scheduler", no_wrap=True)
+        table.add_column("alias: parameters [default]", ratio=1)
+        for s in schedulers:
+            params = ", ".join(
+                p.name if p.required or p.kind == catalog.SCHEDULERS
+                else f"{p.name}={default_text(p)}"
+                for p in s.params
+            )
+            aliases = f"{', '.join(s.aliases)}: " if s.aliases else ""
+            table.add_row(s.name, f"{aliases}{params or '(none)'}")
+        out.print(table)
+        out.print("")
+    out.print("A scheduler class of your own: package.module:ClassName, with --allow-import.")
     out.print("\n`lrviz plot NAME --help` explains each parameter of one scheduler.")

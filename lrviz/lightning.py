@@ -1,0 +1,125 @@
+"""LightningCLI configs, read as lrviz specs.
+
+A config written by ``fit --print_config`` names the optimizer and the scheduler as
+``class_path`` / ``init_args`` pairs, beside ``trainer``, ``model``, ``data`` and more.
+:func:`convert` maps the two it needs onto the spec format of SPEC section 3 and
+ignores the rest, except for the run length:
+
+- ``trainer.max_steps`` (when > 0) is the number of steps; else ``trainer.max_epochs``
+  (when > 0) is the number of epochs;
+- LightningCLI returns the scheduler without an ``interval``, so Lightning steps it
+  once per epoch: the spec gets ``interval: epoch``. How many training steps an epoch
+  has depends on the dataset, which the config does not say: ``--steps-per-epoch``
+  gives it (default 1, every row an epoch), ``--interval step`` undoes the epoch
+  stepping for a module whose own ``configure_optimizers`` asks for it.
+
+Each key of the result remembers where it came from, so that an error names
+``lr_scheduler.init_args.T_max`` as the user wrote it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lrviz import catalog
+from lrviz.errors import SpecError
+
+# Where torch (and Lightning's ReduceLROnPlateau, which only adds ``monitor``) keep
+# the classes a class_path may name.
+_SCHEDULER_MODULES = ("torch.optim.lr_scheduler.", "torch.optim.swa_utils.",
+                      "lightning.pytorch.cli.", "pytorch_lightning.cli.")
+_OPTIMIZER_MODULES = ("torch.optim.",)
+# init_args lrviz does not pass on: the optimizer is lrviz's own, a simulation starts
+# at step 0, ``verbose`` is deprecated, ``monitor`` names a metric lrviz synthesises.
+_DROPPED = ("optimizer", "verbose", "monitor")
+
+
+def is_lightning(raw: dict[str, Any]) -> bool:
+    """True for a LightningCLI config: ``class_path`` entries or Lightning's sections."""
+    root = _root(raw)[0]
+    if not isinstance(root, dict):
+        return False
+    if "lr_scheduler" in root or "trainer" in root or "model" in root:
+        return True
+    optimizer = root.get("optimizer")
+    return isinstance(optimizer, dict) and "class_path" in optimizer
+
+
+def convert(raw: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The spec of a LightningCLI config, and where each of its keys came from."""
+    root, prefix = _root(raw)
+    locations: dict[str, str] = {}
+
+    def at(path: str) -> str:
+        return f"{source}: {prefix}{path}"
+
+    spec: dict[str, Any] = {}
+    sched_raw = root.get("lr_scheduler")
+    if sched_raw is None:
+        raise SpecError("a LightningCLI config without `lr_scheduler:`; nothing to simulate "
+                        "(add lr_scheduler: {class_path: ..., init_args: {...}})", source)
+    scheduler, names = _class_entry(sched_raw, "lr_scheduler", at, _SCHEDULER_MODULES)
+    scheduler["type"] = _scheduler_type(scheduler["type"], at("lr_scheduler.class_path"))
+    spec["scheduler"] = {**scheduler, "interval": "epoch"}
+    locations["scheduler.type"] = at("lr_scheduler.class_path")
+    locations["scheduler.interval"] = f"{source}: lr_scheduler (Lightning steps it per epoch)"
+    locations.update({f"scheduler.{k}": at(f"lr_scheduler.init_args.{k}") for k in names})
+
+    if root.get("optimizer") is not None:
+        optimizer, names = _class_entry(root["optimizer"], "optimizer", at, _OPTIMIZER_MODULES)
+        spec["optimizer"] = optimizer
+        locations["optimizer.type"] = at("optimizer.class_path")
+        locations.update({f"optimizer.{k}": at(f"optimizer.init_args.{k}") for k in names})
+
+    trainer = root.get("trainer")
+    if isinstance(trainer, dict):
+        for key, target in (("max_steps", "steps"), ("max_epochs", "epochs")):
+            value = trainer.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                spec[target] = value
+                locations[target] = at(f"trainer.{key}")
+                break
+    return spec, locations
+
+
+def _root(raw: dict[str, Any]) -> tuple[Any, str]:
+    """The config proper: a file for the whole CLI keeps it under its subcommand."""
+    fit = raw.get("fit")
+    if isinstance(fit, dict) and ("lr_scheduler" in fit or "optimizer" in fit):
+        return fit, "fit."
+    return raw, ""
+
+
+def _class_entry(
+    value: Any, key: str, at: Any, modules: tuple[str, ...]
+) -> tuple[dict[str, Any], list[str]]:
+    """``{class_path, init_args}`` as ``{type, **keywords}``, and the keywords' names."""
+    if isinstance(value, str):  # jsonargparse also accepts a bare class path
+        value = {"class_path": value}
+    if not isinstance(value, dict) or not isinstance(value.get("class_path"), str):
+        raise SpecError("expected a mapping with class_path (and init_args)", at(key))
+    unknown = [k for k in value if k not in ("class_path", "init_args", "dict_kwargs")]
+    if unknown:
+        raise SpecError(f"unknown key {unknown[0]!r}; expected class_path and init_args",
+                        at(f"{key}.{unknown[0]}"))
+    path = value["class_path"].strip()
+    for module in modules:
+        if path.startswith(module) and "." not in path[len(module):]:
+            path = path[len(module):]
+    args = value.get("init_args") or {}
+    if not isinstance(args, dict):
+        raise SpecError("expected a mapping of constructor keywords", at(f"{key}.init_args"))
+    if args.get("last_epoch", -1) != -1:
+        raise SpecError("resuming a schedule is not simulated; expected -1 (a fresh run)",
+                        at(f"{key}.init_args.last_epoch"))
+    keywords = {k: v for k, v in args.items() if k not in (*_DROPPED, "last_epoch")}
+    return {"type": path, **keywords}, list(keywords)
+
+
+def _scheduler_type(path: str, where: str) -> str:
+    """A catalog name, or ``module:Class`` for a class outside torch (which then needs
+    --allow-import, as any custom class does)."""
+    if catalog.find(path) is not None or "." not in path:
+        return path
+    module, _, name = path.rpartition(".")
+    return f"{module}:{name}"
