@@ -455,7 +455,7 @@ def lookup(name: str, where: str | None = None, allow_import: bool = False) -> S
     found = find(name)
     if found is not None:
         return found
-    if IMPORT_TARGET.fullmatch(name.strip()):
+    if IMPORT_TARGET.fullmatch(name.strip()) and not _key(name).startswith("hf:"):
         if not allow_import:
             raise SpecError(
                 f"{name!r} names a Python class; importing it runs that module's code, so "
@@ -504,7 +504,7 @@ def imported(target: str, where: str | None = None) -> Scheduler:
             sys.path.remove(here)
     cls = getattr(module, attr, None)
     if not (isinstance(cls, type) and issubclass(cls, (LRScheduler, ReduceLROnPlateau))):
-        what = "does not exist" if cls is None else f"is a {type(cls).__name__} object"
+        what = "does not exist" if cls is None else f"is an object of type {type(cls).__name__}"
         raise SpecError(f"{target!r} {what}; expected a subclass of torch's LRScheduler",
                         where)
     params = []
