@@ -158,3 +158,19 @@ def test_no_progress_bar_when_piped(runner: CliRunner, tmp_path: Path,
                                  str(tmp_path / "x.csv")])
     assert result.exit_code == 0
     assert result.stderr == ""
+
+
+def test_warnings_are_marked_on_the_figure() -> None:
+    trace = lrviz.simulate({"steps": 150, "scheduler": {"type": "cosine", "T_max": 100,
+                                                         "eta_min": 0.001}})
+    fig = figure(trace)
+    legend = fig.legends[0]
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert len(texts) == 1 and texts[0].startswith("warning at step 101: CosineAnnealingLR")
+    markers = [line for line in fig.axes[0].get_lines() if line.get_marker() == "^"]
+    assert [tuple(line.get_xdata()) for line in markers] == [(101,)]
+
+
+def test_a_clean_schedule_has_no_finding_marks() -> None:
+    trace = lrviz.simulate({"steps": 100, "scheduler": {"type": "cosine", "T_max": 99}})
+    assert not figure(trace).legends

@@ -30,6 +30,8 @@ EVENT_COLOR = "#999999"
 _MAX_POINTS = 8000
 _MAX_EVENT_LABELS = 8  # more labelled events than this would overlap at README width
 _MAX_EVENT_LINES = 120
+_MAX_FINDINGS = 4  # findings listed under the figure; `lrviz check` lists them all
+_FINDING_STYLE = {"error": ("X", "#C00000"), "warning": ("^", PALETTE[4])}
 LOG_DECADES = 4.0  # an lr spanning more decades than this is drawn on a log axis
 
 METADATA: dict[str, dict[str, Any]] = {
@@ -102,6 +104,7 @@ def figure(trace: Trace, marks: list[Event] | None = None) -> Figure:
     for ax in axes:
         style_axes(ax, trace.steps)
         _draw_events(ax, marks, label=ax is axes[0])
+    _draw_findings(fig, by_name["lr"], trace)
     axes[-1].set_xlabel("step")
     if spec.steps_per_epoch > 1:
         per = spec.steps_per_epoch
@@ -181,6 +184,37 @@ def _draw_events(ax: Axes, marks: list[Event], label: bool) -> None:
         ax.text(step, 0.98, f" {text} ", transform=transform, fontsize=6.5, color="#555555",
                 rotation=90, ha="left", va="top",
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.5})
+
+
+def _draw_findings(fig: Figure, ax: Axes, trace: Trace) -> None:
+    """What ``lrviz check`` would warn about: a marker where it happens, a line under the
+    figure saying what it is."""
+    from matplotlib.lines import Line2D
+
+    from lrviz.check import findings
+
+    found = [f for f in findings(trace.spec, trace) if f.severity in _FINDING_STYLE]
+    if not found:
+        return
+    handles, labels = [], []
+    for f in found[:_MAX_FINDINGS]:
+        marker, color = _FINDING_STYLE[f.severity]
+        style = {"marker": marker, "color": color, "markersize": 7, "linestyle": "none",
+                 "markeredgecolor": "white", "markeredgewidth": 0.6}
+        if f.step is not None and 0 <= f.step < trace.steps:
+            lr = float(trace.lrs[0, f.step])
+            y = lr if np.isfinite(lr) and (lr > 0 or ax.get_yscale() == "linear") else None
+            ax.plot([f.step], [y if y is not None else 0], zorder=5, clip_on=False,
+                    transform=ax.transData if y is not None else ax.get_xaxis_transform(),
+                    **style)
+        at = f" at step {f.step}" if f.step is not None else ""
+        text = f"{f.severity}{at}: {f.message}"
+        labels.append(text if len(text) <= 110 else text[:109] + "…")
+        handles.append(Line2D([], [], **style))
+    if len(found) > _MAX_FINDINGS:
+        labels[-1] += f"  (+{len(found) - _MAX_FINDINGS} more: lrviz check)"
+    fig.legend(handles, labels, loc="outside lower left", frameon=False, fontsize=6.5,
+               handletextpad=0.3, borderaxespad=0.2)
 
 
 def _short(event: Event) -> str:
