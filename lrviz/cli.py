@@ -15,12 +15,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
+import typer.core
 
 from lrviz import __version__, catalog
 from lrviz.errors import LrvizError, SpecError
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
     from rich.console import Console
 
     from lrviz.compare import Summary
@@ -38,10 +41,26 @@ app = typer.Typer(
     help="See exactly what a PyTorch learning-rate scheduler will do, before training with it.",
     context_settings=HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+class _FreeCommand(typer.core.TyperCommand):
+    """A command that parses its own flags (lrviz.flags), completing them the same way."""
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        from click.shell_completion import CompletionItem
+
+        from lrviz.flags import TABLE_FLAGS, complete
+
+        extra = TABLE_FLAGS if self.name == "table" else ()
+        return [CompletionItem(word) for word in complete(list(ctx.args), incomplete, extra)]
+
+
+def _complete_scheduler(incomplete: str) -> list[str]:
+    return [n for n in catalog.all_names() if n.startswith(incomplete.lower())]
 
 
 def _say(kind: str, text: str) -> None:
@@ -141,7 +160,7 @@ def _parse(ctx: typer.Context, command: str, extra: tuple[RunFlag, ...] = (),
     return inv
 
 
-@app.command(context_settings=FREE_ARGS, add_help_option=False)
+@app.command(cls=_FreeCommand, context_settings=FREE_ARGS, add_help_option=False)
 def plot(ctx: typer.Context) -> None:
     """Simulate one schedule and write plots and data.
 
@@ -187,7 +206,7 @@ def _draw_in_terminal(trace: Trace) -> None:
     render(trace, Console(highlight=False), log=wants_log_y(trace))
 
 
-@app.command(context_settings=FREE_ARGS, add_help_option=False)
+@app.command(cls=_FreeCommand, context_settings=FREE_ARGS, add_help_option=False)
 def table(ctx: typer.Context) -> None:
     """The schedule as a table of its change points and their events.
 
@@ -327,7 +346,7 @@ def check(
             raise typer.Exit(code)
 
 
-@app.command(context_settings=FREE_ARGS, add_help_option=False)
+@app.command(cls=_FreeCommand, context_settings=FREE_ARGS, add_help_option=False)
 def code(ctx: typer.Context) -> None:
     """Print Python that builds the same optimizer and scheduler.
 
@@ -397,7 +416,8 @@ def gallery(
 @app.command("list", context_settings=HELP)
 def list_(
     name: Annotated[str | None, typer.Argument(
-        help="Show one scheduler's parameters in full.", show_default=False)] = None,
+        help="Show one scheduler's parameters in full.", show_default=False,
+        autocompletion=_complete_scheduler)] = None,
 ) -> None:
     """Every scheduler, its aliases and torch's defaults."""
     from lrviz.render.help import print_catalog, print_plot_help

@@ -291,3 +291,56 @@ def _is_number(token: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def complete(tokens: list[str], incomplete: str, extra: tuple[RunFlag, ...] = ()) -> list[str]:
+    """Shell completion for ``plot``-shaped commands: what may follow ``tokens``.
+
+    Scheduler names and spec files first; then the flags of that scheduler; after a flag
+    that takes a fixed set of words, those words. Never raises and never imports torch.
+    """
+    known = _by_flag(RUN_FLAGS + extra)
+    target = next((t for i, t in enumerate(tokens) if not t.startswith("-")
+                   and (i == 0 or tokens[i - 1] not in known or not known[tokens[i - 1]].metavar)),
+                  None)
+    sched = _completion_scheduler(target)
+    params = scheduler_flags(sched) if sched else {}
+    if incomplete.startswith("-"):
+        flags = [f.flag for f in RUN_FLAGS + extra] + [p.flag for p in params.values()]
+        return sorted({f for f in flags if f.startswith(incomplete)})
+    previous = tokens[-1] if tokens else ""
+    if previous in params and params[previous].kind == catalog.CHOICE:
+        return [c for c in params[previous].choices if c.startswith(incomplete)]
+    if previous == "--interval":
+        return [c for c in ("step", "epoch") if c.startswith(incomplete)]
+    if previous == "--metric":
+        from lrviz.metrics import GENERATORS
+
+        return [g for g in GENERATORS if g.startswith(incomplete)]
+    if target is not None:
+        return []
+    names = [n for n in catalog.all_names() if n.startswith(incomplete.lower())]
+    folder, _, stem = incomplete.rpartition(os.sep)
+    try:
+        entries = sorted(Path(folder or ".").iterdir())
+    except OSError:
+        entries = []
+    files = [os.path.join(folder, p.name) if folder else p.name for p in entries
+             if p.name.startswith(stem) and not p.name.startswith(".")
+             and (p.is_dir() or p.suffix.lower() in SPEC_SUFFIXES)]
+    return names + [f + os.sep if os.path.isdir(f) else f for f in files]
+
+
+def _completion_scheduler(target: str | None) -> catalog.Scheduler | None:
+    """The scheduler a (partial) command line names, if it can be told without risk."""
+    if target is None:
+        return None
+    if not is_spec_path(target):
+        return catalog.find(target)
+    try:
+        from lrviz.spec import read_spec
+
+        kind = read_spec(target)[0].get("scheduler", {}).get("type")
+    except (SpecError, AttributeError):
+        return None
+    return catalog.find(kind) if isinstance(kind, str) else None
