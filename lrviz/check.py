@@ -51,6 +51,7 @@ CODES: dict[str, str] = {
     "decay-unfinished": "a LinearLR/PolynomialLR decay outlasts the steps it gets",
     "onecycle-unfinished": "OneCycleLR's cycle is longer than the steps it gets",
     "cosine-rises": "CosineAnnealingLR runs past T_max, and the lr climbs back up",
+    "hf-past-training-steps": "a Hugging Face schedule runs past num_training_steps",
     "cosine-unfinished": "T_max is longer than the steps the cosine gets",
     "eta-min-above-lr": "eta_min is above a param group's initial lr",
     "gamma-above-one": "gamma > 1 makes the lr (or CyclicLR's amplitude) grow",
@@ -538,6 +539,27 @@ def ramps(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
                 f"{what}, but it {has}: it never reaches its end value",
                 None, param, f"set total_iters to {span.length} to finish the decay in the run",
             )
+
+
+@check
+def hf_past_training_steps(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """A Hugging Face schedule stepped past ``num_training_steps``: its lambda keeps going
+    (a cosine rises again, a linear decay holds 0)."""
+    for span in _running(spec):
+        node, p = span.node, span.node.params
+        total = p.get("num_training_steps")
+        if node.info.builder != "hf" or not total or total >= span.length \
+                or "num_stable_steps" in p:
+            continue
+        step = (span.start + total + 1) * _every(spec)
+        yield Finding(
+            WARNING, "hf-past-training-steps",
+            f"{node.type} is stepped {span.length} times but num_training_steps is {total}: "
+            "past it the schedule does not stop (a cosine climbs back up, a linear decay "
+            "stays at 0)",
+            step if step < spec.steps else None, _join(node.path, "num_training_steps"),
+            f"set num_training_steps to {span.length}, or leave it out",
+        )
 
 
 @check

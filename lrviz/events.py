@@ -115,3 +115,15 @@ def _scheduler_events(
     elif name == "ChainedScheduler":
         for child in sched.children:
             yield from _scheduler_events(child, offset, horizon)
+    elif sched.info.builder == "hf":
+        warmup = p.get("num_warmup_steps", 0)
+        if warmup:
+            yield offset + warmup, f"{name}: end of the {warmup}-step warmup", "warmup"
+        if name == "hf:warmup_stable_decay":
+            stable = p.get("num_stable_steps")
+            if stable is None and p.get("num_training_steps"):
+                stable = p["num_training_steps"] - warmup - p["num_decay_steps"]
+            if stable is not None and stable > 0:
+                yield offset + warmup + stable, f"{name}: decay starts", "phase"
+        elif p.get("num_training_steps"):
+            yield offset + p["num_training_steps"], f"{name}: end of the schedule", "phase"

@@ -195,6 +195,17 @@ CASES: list[tuple[str, dict[str, Any], str, str, int | None, str | None]] = [
                     "factor": 0.5},
       "metric": {"values": [1.0] * 12}},
      "eps-skips-cut", WARNING, 49, "scheduler.eps"),
+    ("hf warmup longer than the run",
+     {"steps": 100, "scheduler": {"type": "hf:cosine", "num_warmup_steps": 200}},
+     "warmup-never-ends", WARNING, None, "scheduler.num_warmup_steps"),
+    ("hf warmup from 0 costs only step 0",
+     {"steps": 100, "scheduler": {"type": "hf:linear", "num_warmup_steps": 10,
+                                  "num_training_steps": 101}},
+     "lr-zero", INFO, 0, "scheduler"),
+    ("hf cosine past num_training_steps",
+     {"steps": 30, "scheduler": {"type": "hf:cosine", "num_warmup_steps": 5,
+                                 "num_training_steps": 20}},
+     "hf-past-training-steps", WARNING, 21, "scheduler.num_training_steps"),
 ]
 
 
@@ -295,6 +306,8 @@ CLEAN: list[dict[str, Any]] = [
     {"steps": 50, "scheduler": {"type": "ChainedScheduler", "schedulers": [
         {"type": "ConstantLR", "factor": 0.5, "total_iters": 5},
         {"type": "ExponentialLR", "gamma": 0.9}]}},
+    {"steps": 500, "scheduler": {"type": "hf:cosine_with_min_lr", "num_warmup_steps": 50,
+                                 "min_lr_rate": 0.1}},
 ]
 
 
