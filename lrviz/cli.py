@@ -13,9 +13,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 import typer.core
 
@@ -23,7 +22,6 @@ from lrviz import __version__, catalog
 from lrviz.errors import LrvizError, SpecError
 
 if TYPE_CHECKING:
-    from click.shell_completion import CompletionItem
     from rich.console import Console
 
     from lrviz.compare import Summary
@@ -50,8 +48,11 @@ app = typer.Typer(
 class _FreeCommand(typer.core.TyperCommand):
     """A command that parses its own flags (lrviz.flags), completing them the same way."""
 
-    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
-        from click.shell_completion import CompletionItem
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        try:  # recent typer carries its own click
+            from typer.core import CompletionItem
+        except ImportError:
+            from click.shell_completion import CompletionItem  # type: ignore[assignment]
 
         from lrviz.flags import TABLE_FLAGS, complete
 

@@ -199,8 +199,9 @@ def _draw_findings(fig: Figure, ax: Axes, trace: Trace) -> None:
     handles, labels = [], []
     for f in found[:_MAX_FINDINGS]:
         marker, color = _FINDING_STYLE[f.severity]
-        style = {"marker": marker, "color": color, "markersize": 7, "linestyle": "none",
-                 "markeredgecolor": "white", "markeredgewidth": 0.6}
+        style: dict[str, Any] = {"marker": marker, "color": color, "markersize": 7,
+                                 "linestyle": "none", "markeredgecolor": "white",
+                                 "markeredgewidth": 0.6}
         if f.step is not None and 0 <= f.step < trace.steps:
             lr = float(trace.lrs[0, f.step])
             y = lr if np.isfinite(lr) and (lr > 0 or ax.get_yscale() == "linear") else None
