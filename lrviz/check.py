@@ -361,54 +361,109 @@ def _num(x: float) -> str:
 
 @check
 def lr_values(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
-    """NaN/inf, negative and zero learning rates, from the trace."""
+    """lr values training cannot use: inf/NaN and negative (errors), zero (warning)."""
     import numpy as np
 
     if trace is None or trace.steps == 0:
         return
     lrs = trace.lrs
-    where = spec.scheduler.path
 
-    def first(mask: np.ndarray) -> int | None:
+    def first(mask: np.ndarray) -> tuple[int, int] | None:
+        """(row, group) of the first masked value."""
         rows = np.flatnonzero(mask.any(axis=0))
-        return int(rows[0]) if rows.size else None
+        if not rows.size:
+            return None
+        row = int(rows[0])
+        return row, int(np.flatnonzero(mask[:, row])[0])
+
+    def lr_of(group: int) -> str:
+        return f"the lr of param group {group}" if trace.groups > 1 else "the lr"
 
     finite = np.isfinite(lrs)
-    row = first(~finite)
-    if row is not None:
+    found = first(~finite)
+    if found is not None:
+        row, group = found
+        node, param = _culprit(spec, row)
         yield Finding(ERROR, "lr-not-finite",
-                      f"the lr is {_num(float(lrs[:, row][~finite[:, row]][0]))} from step {row}"
-                      f" on ({int((~finite).any(axis=0).sum())} of {trace.steps} steps)",
-                      row, where, "keep the schedule's factors bounded so the lr stays finite")
-    row = first(finite & (lrs < 0))
-    if row is not None:
+                      f"{lr_of(group)} is {_num(float(lrs[group, row]))} from step {row} on "
+                      f"({int((~finite).any(axis=0).sum())} of {trace.steps} steps)",
+                      row, param, "keep the schedule's factors bounded so the lr stays finite")
+    found = first(finite & (lrs < 0))
+    if found is not None:
+        row, group = found
+        node, param = _culprit(spec, row)
         yield Finding(ERROR, "lr-negative",
-                      f"the lr is negative ({_num(float(lrs[:, row].min()))}) at step {row}: "
-                      "training would climb the loss",
-                      row, where, "keep the schedule's factor at or above 0 over the whole run")
+                      f"{lr_of(group)} is negative ({_num(float(lrs[group, row]))}) at step "
+                      f"{row}: training would climb the loss",
+                      row, param, "keep the schedule's factor at or above 0 over the whole run")
     zero = lrs == 0
-    row = first(zero)
-    if row is not None:
-        group = int(np.flatnonzero(zero[:, row])[0])
+    found = first(zero)
+    if found is not None:
+        row, group = found
         count = int(zero[group].sum())
-        lr = f"the lr of param group {group}" if trace.groups > 1 else "the lr"
-        fix = "give the schedule a floor above 0 (eta_min, a factor > 0)"
+        node, param = _culprit(spec, row)
+        fix = _zero_fix(node, spec)
+        if _initial_lrs(spec)[group] == 0:  # the optimizer's lr, not the schedule
+            param = (f"optimizer.param_groups[{group}].lr" if spec.optimizer.param_groups
+                     else "optimizer.lr")
+            fix = "give it an lr above 0, or leave its parameters out to freeze them"
         if zero.all():
             yield Finding(ERROR, "lr-zero", "the lr is 0 at every step: nothing is learned",
-                          row, where, fix)
+                          row, param, fix)
         elif count == 1 and row == trace.steps - 1:
             yield Finding(INFO, "lr-zero",
-                          f"{lr} reaches 0 at the last step ({row}), which learns nothing",
-                          row, where, "end the run one step earlier, or " + fix)
+                          f"{lr_of(group)} reaches 0 at the last step ({row}), which learns "
+                          "nothing", row, param, "end the run one step earlier, or " + fix)
         elif count == 1 and row == 0 and trace.steps > 1 and lrs[:, 1].all():
             yield Finding(INFO, "lr-zero",
-                          f"{lr} is 0 at step 0 only (a warmup that starts from 0): "
+                          f"{lr_of(group)} is 0 at step 0 only (a warmup that starts from 0): "
                           "the first step learns nothing",
-                          row, where, "harmless; a warmup from a small factor avoids it")
+                          row, param, "harmless; a warmup from a small factor avoids it")
         else:
             yield Finding(WARNING, "lr-zero",
-                          f"{lr} is 0 at {count} of {trace.steps} steps, first at step {row}:"
-                          " those steps learn nothing", row, where, fix)
+                          f"{lr_of(group)} is 0 at {count} of {trace.steps} steps, first at "
+                          f"step {row}: those steps learn nothing", row, param, fix)
+
+
+# The parameter that sets a scheduler's lr values, to name when those go wrong.
+_LR_PARAM = {"LambdaLR": "lr_lambda", "MultiplicativeLR": "lr_lambda",
+             "PolynomialLR": "total_iters", "LinearLR": "end_factor", "ConstantLR": "factor",
+             "CosineAnnealingLR": "eta_min", "CosineAnnealingWarmRestarts": "eta_min",
+             "ExponentialLR": "gamma", "StepLR": "gamma", "MultiStepLR": "gamma",
+             "CyclicLR": "base_lr", "SWALR": "swa_lr", "OneCycleLR": "final_div_factor"}
+
+
+def _culprit(spec: Spec, row: int) -> tuple[SchedulerSpec, str]:
+    """The innermost scheduler running at ``row``, and the key path of the parameter
+    that sets its lr there."""
+    epoch = row // _every(spec)
+    running = [s for s in _running(spec)
+               if s.start <= epoch and (s.to_end or epoch < s.start + s.length)
+               and not s.node.children]
+    if not running:
+        return spec.scheduler, spec.scheduler.path
+    node = running[-1].node
+    key = _LR_PARAM.get(node.type)
+    if node.type == "LinearLR" and epoch == running[-1].start:
+        key = "start_factor"
+    if node.info.builder == "hf":
+        warmup = node.params.get("num_warmup_steps", 0)
+        key = "num_warmup_steps" if epoch - running[-1].start <= warmup else (
+            "num_training_steps" if "num_training_steps" in node.info.param_names else None)
+    return node, _join(node.path, key) if key else node.path
+
+
+def _zero_fix(node: SchedulerSpec, spec: Spec) -> str:
+    """How to keep ``node``'s lr above 0."""
+    if node.type == "PolynomialLR":
+        return "set total_iters to the scheduler steps it runs for, so it reaches 0 only at the end"
+    if node.type == "LinearLR":
+        return "set end_factor (and start_factor) above 0"
+    if node.type in ("LambdaLR", "MultiplicativeLR"):
+        return "keep lr_lambda above 0 over the whole run"
+    if node.type in ("CosineAnnealingLR", "CosineAnnealingWarmRestarts"):
+        return "set eta_min above 0, e.g. a hundredth of the initial lr"
+    return "give the schedule a floor above 0 (eta_min, a factor > 0)"
 
 
 @check
@@ -424,7 +479,12 @@ def momentum_overwritten(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     cycled = f"{_num(min(low))}..{_num(max(high))}"
     betas = _uses_betas(spec)
     opt = spec.optimizer
-    sources = [("optimizer", opt.params)] + [
+    top = dict(opt.params)
+    if not betas and "momentum" not in top:  # torch's default: RMSprop's is 0
+        default = _momentum_default(spec)
+        if default is not None:
+            top["momentum"] = default
+    sources = [("optimizer", top)] + [
         (f"optimizer.param_groups[{i}]", g) for i, g in enumerate(opt.param_groups)]
     for path, values in sources:
         if "momentum" in values:
@@ -440,8 +500,10 @@ def momentum_overwritten(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
         if value == 0:
             yield Finding(
                 WARNING, "momentum-overwritten",
-                f"{opt.type} has {what} 0, but {node.type} (cycle_momentum: true) sets it to "
-                f"{cycled} from step 0: the run trains with {what}",
+                f"{opt.type} has {what} 0"
+                + (" (torch's default)" if "momentum" not in opt.params and not betas else "")
+                + f", but {node.type} (cycle_momentum: true) cycles it over {cycled} from "
+                "step 0: the run trains with momentum",
                 0, _join(path, key),
                 f"set {turn_off}: false to keep {what} 0",
             )
@@ -454,6 +516,18 @@ def momentum_overwritten(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
                 0, _join(path, key),
                 f"set {turn_off}: false to keep it, or set base_momentum/max_momentum instead",
             )
+
+
+def _momentum_default(spec: Spec) -> float | None:
+    """The optimizer's own default momentum, when it has a ``momentum`` keyword."""
+    import inspect
+
+    from lrviz.engine import optimizer_class
+
+    cls = optimizer_class(spec.optimizer.type, "optimizer.type")
+    param = inspect.signature(cls).parameters.get("momentum")
+    default = None if param is None else param.default
+    return float(default) if isinstance(default, (int, float)) else None
 
 
 def _uses_betas(spec: Spec) -> bool:
@@ -772,34 +846,47 @@ def plateau_floors(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     p = node.params
     factor, eps = p.get("factor", 0.1), p.get("eps", 1e-8)
     floors = _per_group(p.get("min_lr", 0), trace.groups)
-    skipped: dict[str, list[tuple[int, int]]] = {"min_lr": [], "eps": []}
-    for decision in replay(trace):  # torch's own bookkeeping, replayed from the trace
-        if decision.action == "at floor":
-            skipped["min_lr"].append((decision.row, 0))
-        elif decision.action == "skipped":
-            skipped["eps"].append((decision.row, 0))
-    if skipped["min_lr"]:
-        row, g = skipped["min_lr"][0]
-        n = len({r for r, _ in skipped["min_lr"]})
-        yield Finding(
-            INFO, "min-lr-floor",
-            f"the lr is held at min_lr ({_num(floors[g])}) from step {row}: {n} later cut"
-            f"{'s' if n > 1 else ''} ReduceLROnPlateau wanted had no effect",
-            row, _join(node.path, "min_lr"),
-            "lower min_lr if the lr should keep falling",
-        )
-    if skipped["eps"]:
-        row, g = skipped["eps"][0]
-        n = len({r for r, _ in skipped["eps"]})
-        old = float(trace.lrs[g, row])
-        yield Finding(
-            WARNING, "eps-skips-cut",
-            f"the metric of step {row} triggers a cut, but the change ({_num(old)} -> "
-            f"{_num(old * factor)}) is not above eps ({_num(eps)}), so torch skips it"
-            + (f" ({n} cuts skipped)" if n > 1 else ""),
-            row, _join(node.path, "eps"),
-            f"lower eps below {_num(old * (1 - factor))}, or use min_lr as the floor",
-        )
+    synthetic = "generator" in spec.metric.source
+    several = trace.groups > 1
+    for g in range(trace.groups):
+        group = f" of param group {g}" if several else ""
+        # torch's own bookkeeping, replayed from the trace: what each due cut did to g
+        due = [(d.row, d.groups[g]) for d in replay(trace) if d.groups]
+        below = [row for row, action in due
+                 if action == "at floor" and float(trace.lrs[g, row]) < floors[g]]
+        held = [row for row, action in due if action == "at floor" and row not in below]
+        skipped = [row for row, action in due if action == "skipped"]
+        if below:
+            yield Finding(
+                WARNING, "min-lr-floor",
+                f"min_lr ({_num(floors[g])}) is above the lr{group} "
+                f"({_num(float(trace.lrs[g, below[0]]))}): ReduceLROnPlateau can never cut "
+                f"it ({len(below)} cut{'s' if len(below) > 1 else ''} without effect)",
+                below[0], _join(node.path, "min_lr"),
+                "set min_lr below the optimizer's lr",
+            )
+        if held:
+            yield Finding(
+                INFO, "min-lr-floor",
+                f"the lr{group} is held at min_lr ({_num(floors[g])}) from step {held[0]}: "
+                f"{len(held)} later cut{'s' if len(held) > 1 else ''} ReduceLROnPlateau "
+                "wanted had no effect",
+                held[0], _join(node.path, "min_lr"),
+                "lower min_lr if the lr should keep falling",
+            )
+        if skipped:
+            row = skipped[0]
+            old = float(trace.lrs[g, row])
+            yield Finding(
+                INFO if synthetic else WARNING, "eps-skips-cut",
+                f"the metric of step {row} triggers a cut, but the change{group} "
+                f"({_num(old)} -> {_num(old * factor)}) is not above eps ({_num(eps)}), so "
+                "torch skips it"
+                + (f" ({len(skipped)} cuts skipped)" if len(skipped) > 1 else "")
+                + (" (with the synthetic metric lrviz fed)" if synthetic else ""),
+                row, _join(node.path, "eps"),
+                f"lower eps below {_num(old * (1 - factor))}, or use min_lr as the floor",
+            )
 
 
 @check

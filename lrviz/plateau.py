@@ -29,6 +29,7 @@ class PlateauStep:
     cooldown: bool  # whether this step fell in a cooldown window
     action: str  # "", "cut", "clamped", "skipped", "at floor"
     reason: str  # plain words for the table and the figure
+    groups: tuple[str, ...] = ()  # the action per param group, when a cut was due
 
     @property
     def reduced(self) -> bool:
@@ -77,21 +78,23 @@ def replay(trace: Trace) -> list[PlateauStep]:
         if in_cooldown:
             counter -= 1
             bad = 0
-        action, reason = "", ""
+        action, reason, groups = "", "", tuple[str, ...]()
         if bad > patience:
-            action, reason = _reduce(trace.lrs[:, row], factor, floors, eps, patience + 1)
+            action, reason, groups = _reduce(trace.lrs[:, row], factor, floors, eps,
+                                             patience + 1)
             counter, bad_after = cooldown, 0
         else:
             bad_after = bad
         out.append(PlateauStep(row, value, best, _bar(best, mode, threshold, threshold_mode),
-                               bad_after, in_cooldown, action, reason))
+                               bad_after, in_cooldown, action, reason, groups))
         bad = bad_after
     return out
 
 
 def _reduce(lrs: Any, factor: float, floors: list[float], eps: float,
-            bad: int) -> tuple[str, str]:
-    """What ``_reduce_lr`` does to the first group that changes (or to group 0)."""
+            bad: int) -> tuple[str, str, tuple[str, ...]]:
+    """What ``_reduce_lr`` does to the first group that changes (or to group 0), and
+    what it does to each group."""
     waited = f"no improvement for {bad} step{'s' if bad != 1 else ''}"
     actions = []
     for old, floor in zip(map(float, lrs), floors, strict=True):
@@ -106,7 +109,8 @@ def _reduce(lrs: Any, factor: float, floors: list[float], eps: float,
                             f"min_lr {floor:g}"))
         else:
             actions.append(("cut", f"{waited}: lr {old:.3g} -> {new:.3g}"))
-    for action in actions:
-        if action[0] in ("cut", "clamped"):
-            return action
-    return actions[0]
+    groups = tuple(a for a, _ in actions)
+    for action, reason in actions:
+        if action in ("cut", "clamped"):
+            return action, reason, groups
+    return (*actions[0], groups)

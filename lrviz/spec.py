@@ -494,13 +494,13 @@ def build_spec(
         if warmup.steps >= sched_steps:
             raise check.fail(
                 "warmup.steps",
-                f"the warmup ({warmup.steps} scheduler steps) is as long as the run "
-                f"({sched_steps}); expected fewer",
+                f"the warmup ({warmup.steps} scheduler steps) is at least as long as the "
+                f"run ({sched_steps}); expected fewer",
             )
         if scheduler.info.takes_metric:
             plateau_warmup = warmup
         else:
-            scheduler = _with_warmup(scheduler, warmup)
+            scheduler = _with_warmup(check, scheduler, warmup)
     scheduler = _fill_lengths(check, scheduler, sched_steps, notes)
     fed_steps = sched_steps - (plateau_warmup.steps if plateau_warmup else 0)
     if metric is not None:
@@ -553,16 +553,28 @@ def _warmup(check: _Checker, value: Any) -> WarmupSpec | None:
     return WarmupSpec(steps, factor)
 
 
-def _with_warmup(main: SchedulerSpec, warmup: WarmupSpec) -> SchedulerSpec:
-    """``SequentialLR(LinearLR(...), main, milestones=[warmup.steps])``: the real thing."""
+def _with_warmup(check: _Checker, main: SchedulerSpec, warmup: WarmupSpec) -> SchedulerSpec:
+    """``SequentialLR(LinearLR(...), main, milestones=[warmup.steps])``: the real thing.
+
+    A SequentialLR main gets the warmup as its first child instead (torch cannot step a
+    SequentialLR nested in another), its milestones moved by the warmup's length.
+    """
     linear = SchedulerSpec(
         catalog.lookup("LinearLR"),
         {"start_factor": warmup.start_factor, "end_factor": 1.0, "total_iters": warmup.steps},
         path="warmup",
     )
+    if main.type == "ChainedScheduler":
+        raise check.fail("warmup", "a warmup cannot come before ChainedScheduler (torch's "
+                         "SequentialLR cannot hand over to it); put a LinearLR warmup in the "
+                         "chain instead")
+    milestones = [warmup.steps]
+    children: tuple[SchedulerSpec, ...] = (linear, main)
+    if main.type == "SequentialLR":
+        milestones += [warmup.steps + m for m in main.params["milestones"]]
+        children = (linear, *main.children)
     return SchedulerSpec(
-        catalog.lookup("SequentialLR"), {"milestones": [warmup.steps]},
-        (linear, main), path=main.path,
+        catalog.lookup("SequentialLR"), {"milestones": milestones}, children, path=main.path,
     )
 
 
