@@ -81,6 +81,11 @@ def _boundary(debug: bool) -> Iterator[None]:
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+    except MemoryError:
+        if debug:
+            raise
+        _say("error", "out of memory: simulate fewer steps (--steps) or param groups")
+        raise typer.Exit(1) from None
     except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:
@@ -408,10 +413,12 @@ def gallery(
                 raise typer.Exit(1)
             typer.echo(f"{output}: current ({len(entries)} specs)")
             return
+        if failed:  # a gallery is written whole or not at all
+            invalid = any(isinstance(e.error, SpecError) for e in entries)
+            _say("error", f"{output}: not written, fix the specs above first")
+            raise typer.Exit(2 if invalid else 1)
         written = galleries.write(entries, folder, output)
         typer.echo(f"{output}: {len(written)} files for {len(entries)} specs")
-        if failed:
-            raise typer.Exit(1)
 
 
 @app.command("list", context_settings=HELP)
@@ -431,5 +438,21 @@ def list_(
 
 
 def main() -> None:
-    """Entry point of the ``lrviz`` console script."""
-    app()
+    """Entry point of the ``lrviz`` console script.
+
+    Usage errors Typer reports itself (an unknown command, a missing argument) are
+    reduced to one line too, as every other error is.
+    """
+    try:  # recent typer carries its own click
+        from typer._click.exceptions import UsageError
+    except ImportError:
+        from click.exceptions import UsageError  # type: ignore[assignment]
+    try:
+        code = app(standalone_mode=False)
+    except UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `lrviz`: the help, as asked
+            sys.stdout.write(exc.format_message() + "\n")
+            sys.exit(0)
+        _say("error", exc.format_message().replace("\n", " "))
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

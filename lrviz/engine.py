@@ -116,6 +116,14 @@ def build_optimizer(spec: Spec) -> tuple[Any, bool]:
                     f"it takes: {', '.join(accepted)}",
                     spec.where(f"{path}.{key}"),
                 )
+            default = defaults[key].default
+            where = spec.where(f"{path}.{key}")
+            if isinstance(default, bool) and not isinstance(value, bool):
+                raise SpecError(f"expected true or false, got {value!r}", where)
+            if isinstance(default, tuple) and isinstance(value, list) \
+                    and len(value) != len(default):
+                raise SpecError(f"expected {len(default)} values (like {list(default)}), "
+                                f"got {len(value)}", where)
             out[key] = _floats(value) if isinstance(value, list) else value
         return out
 
@@ -128,7 +136,7 @@ def build_optimizer(spec: Spec) -> tuple[Any, bool]:
     ]
     try:
         optimizer = cls(groups, **base)
-    except (ValueError, TypeError, RuntimeError) as exc:
+    except (ValueError, TypeError, RuntimeError, IndexError, KeyError) as exc:
         raise SpecError(f"torch rejected the optimizer: {exc}", spec.where("optimizer")) from None
     # What a training loop's optimizer.step() leaves behind; see the module docstring.
     optimizer._opt_called = True
@@ -170,6 +178,10 @@ def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec) -> Any:
             kwargs["optimizer"] = optimizer
         return cls(**kwargs)
     except (ValueError, TypeError, RuntimeError, ZeroDivisionError, ArithmeticError) as exc:
+        from lrviz.expr import ExpressionError
+
+        if isinstance(exc, ExpressionError) and exc.where:  # the lambda's own key
+            raise SpecError(f"{info.library} rejected {sched.type}: {exc}", exc.where) from None
         raise SpecError(f"{info.library} rejected {sched.type}: {exc}",
                         spec.where(sched.path)) from None
 

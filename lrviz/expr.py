@@ -27,6 +27,8 @@ Table = dict[str, tuple[Callable[..., float], int, int | None]]  # name: fn, lea
 class ExpressionError(ArithmeticError):
     """Evaluating an expression failed: division by zero, overflow or a math domain error."""
 
+    where: str | None = None  # where the expression was written
+
 
 class _Reject(Exception):
     """An invalid expression; becomes a SpecError with its ``where`` at the boundary."""
@@ -254,28 +256,35 @@ class Expression:
     (division by zero, overflow, math domain errors) raise :class:`ExpressionError`.
     """
 
-    __slots__ = ("_fn", "text", "variable")
+    __slots__ = ("_fn", "text", "variable", "where")
 
-    def __init__(self, text: str, variable: str, fn: Fn) -> None:
+    def __init__(self, text: str, variable: str, fn: Fn, where: str | None = None) -> None:
         self.text = text
         self.variable = variable
         self._fn = fn
+        self.where = where  # the key (or flag) it was written at, for messages
 
     def __call__(self, value: float) -> float:
-        """Evaluate the expression with its variable set to ``value``."""
+        """Evaluate the expression with its variable set to ``value``; an infinite or NaN
+        result is an :class:`ExpressionError` too (no lr can use it)."""
         v = float(value)
         try:
-            return self._fn(v)
+            result = self._fn(v)
+            if result - result != 0:  # inf or NaN, without a function call
+                raise OverflowError(f"the result is {result}")
+            return result
         except (ArithmeticError, ValueError) as exc:
             if isinstance(exc, ZeroDivisionError):
                 reason = "division by zero"
             elif isinstance(exc, OverflowError) and "convert" not in str(exc):
-                reason = "numeric overflow"
+                reason = "numeric overflow" if "result" not in str(exc) else str(exc)
             else:
                 reason = str(exc) or type(exc).__name__
             shown = repr(int(v)) if v.is_integer() and abs(v) < 1e16 else repr(v)
-            raise ExpressionError(f"expression {self.text!r}: {reason} at "
-                                  f"{self.variable} = {shown}") from exc
+            error = ExpressionError(f"expression {self.text!r}: {reason} at "
+                                    f"{self.variable} = {shown}")
+            error.where = self.where
+            raise error from exc
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -299,6 +308,6 @@ def parse_expression(text: str, variable: str, where: str | None = None) -> Expr
         count = sum(isinstance(n, ast.expr) for n in ast.walk(tree))
         if count > MAX_NODES:
             raise _Reject(f"expression too complex ({count} nodes, at most {MAX_NODES})")
-        return Expression(text, variable, _lift(_build(tree.body, variable)))
+        return Expression(text, variable, _lift(_build(tree.body, variable)), where)
     except _Reject as exc:
         raise SpecError(str(exc), where) from None

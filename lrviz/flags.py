@@ -218,6 +218,8 @@ def _split(
             if i >= len(tokens):
                 raise SpecError("expected a value after it", flag)
             value = tokens[i]
+            if value.startswith("-") and not _is_number(value):
+                raise SpecError(f"expected a value after it, got the option {value}", flag)
             i += 1
         pairs.append((flag, value))
     return pairs
@@ -259,6 +261,7 @@ def _apply_run_flag(
         key = "type" if dest == "optimizer" else dest
         if dest == "lr" and "," in value:
             opt["param_groups"] = [{"lr": v} for v in value.split(",")]
+            where["optimizer.param_groups"] = flag
             for i in range(len(opt["param_groups"])):
                 where[f"optimizer.param_groups[{i}].lr"] = flag
         else:

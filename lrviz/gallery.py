@@ -112,7 +112,12 @@ def write(entries: list[Entry], folder: Path, outdir: Path) -> list[Path]:
     """Write images, index and manifest into ``outdir`` (all or nothing)."""
     from lrviz.render import write_atomically
 
-    outdir.mkdir(parents=True, exist_ok=True)
+    if outdir.exists() and not outdir.is_dir():
+        raise SpecError("is a file; expected a folder to write the gallery into", str(outdir))
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"cannot create the folder ({exc.strerror or exc})", str(outdir)) from None
     files: dict[Path, bytes] = {}
     for e in entries:
         for name, data in e.images.items():

@@ -29,6 +29,9 @@ DEFAULT_OPTIMIZER: dict[str, Any] = {"type": "SGD", "lr": 0.1, "momentum": 0.9}
 # A run longer than this is refused unless the caller raises the cap: it guards
 # against a typo (an extra zero or two) filling memory at 8 bytes a value.
 MAX_STEPS = 50_000_000
+MAX_GROUPS = 1000  # param groups: each one is a row of every output
+MAX_SPEC_BYTES = 5_000_000  # a spec file; logged metrics go in a metric file
+MAX_YAML_VALUES = 1_000_000  # values a spec's YAML may expand to, aliases included
 _FALLBACK_LENGTH = 1000  # when nothing in the spec hints at a natural length
 _PLATEAU_LENGTH = 300  # scheduler steps of a synthetic metric: room for a few cuts
 
@@ -190,6 +193,11 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(f"the spec file has {_bytes(size)}; a spec is expected under "
+                            f"{_bytes(MAX_SPEC_BYTES)} (long metric logs belong in a "
+                            "metric file)", str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError("no such spec file", str(path)) from None
@@ -198,7 +206,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read the spec file ({exc})", str(path)) from None
     try:
-        data = yaml.safe_load(text)
+        data = _safe_yaml(text, str(path))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -226,6 +234,54 @@ def read_spec(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
     if lightning.is_lightning(raw):
         return lightning.convert(raw, str(path))
     return raw, {}
+
+
+def _safe_yaml(text: str, source: str) -> Any:
+    """YAML's plain data (no Python tags), refusing duplicate keys and alias bombs.
+
+    The document is composed into nodes first: a key given twice is an error (YAML
+    would silently keep the last), and aliases that would expand past
+    ``MAX_YAML_VALUES`` values (the "billion laughs") are refused before anything is
+    built from them.
+    """
+    import yaml
+
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        sizes: dict[int, int] = {}
+
+        def expanded(n: Any) -> int:
+            if id(n) in sizes:
+                return sizes[id(n)]
+            sizes[id(n)] = 1  # a node that contains itself counts once
+            total = 1
+            if isinstance(n, yaml.MappingNode):
+                seen: dict[Any, Any] = {}
+                for key, value in n.value:
+                    if isinstance(key, yaml.ScalarNode):
+                        if key.value in seen:
+                            mark = key.start_mark
+                            raise SpecError(
+                                f"line {mark.line + 1}: key {key.value!r} is given twice "
+                                f"(first on line {seen[key.value].line + 1})", source)
+                        seen[key.value] = key.start_mark
+                    total += expanded(key) + expanded(value)
+            elif isinstance(n, yaml.SequenceNode):
+                total += sum(expanded(item) for item in n.value)
+            sizes[id(n)] = total
+            if total > MAX_YAML_VALUES:
+                raise SpecError(f"the YAML expands to more than {MAX_YAML_VALUES} values "
+                                "(through aliases?); a spec is much smaller", source)
+            return total
+
+        expanded(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def load_spec(
@@ -272,6 +328,9 @@ class _Checker:
     def where(self, path: str) -> str:
         if path in self.locations:
             return self.locations[path]
+        base, bracket, index = path.partition("[")
+        if bracket and base in self.locations and self.locations[base].startswith("-"):
+            return f"{self.locations[base]} (item {int(index.split(']')[0]) + 1})"
         return f"{self.source}: {path}" if self.source else path
 
     def fail(self, path: str, message: str) -> SpecError:
@@ -481,11 +540,14 @@ def build_spec(
         length = _natural_length(scheduler, metric) + (warmup.steps if warmup else 0)
         steps = length * steps_per_epoch if interval == "epoch" else length
         notes.append(f"steps not given: simulating {steps} steps to show the whole schedule")
-    if steps > max_steps:
+    # The cap counts one param group's lr, momentum and metric per step; more groups
+    # use it up sooner.
+    if steps * (groups + 2) > max_steps * 3:
+        several = f" of {groups} param groups" if groups > 1 else ""
         raise check.fail(
             "steps",
-            f"{steps} steps would need about {_bytes(steps * 8 * (groups + 2))} of memory; "
-            f"the cap is {max_steps} (raise it with --max-steps)",
+            f"{steps} steps{several} would need about {_bytes(steps * 8 * (2 * groups + 1))} "
+            f"of memory; the cap is {max_steps} steps of one group (raise it with --max-steps)",
         )
 
     sched_steps = _scheduler_steps(steps, steps_per_epoch, interval)
@@ -518,6 +580,8 @@ def build_spec(
     if not isinstance(name, str) or not name.strip() or "/" in name or "\\" in name:
         raise check.fail("name", f"expected a plain name (no slashes), got {_show(name)}")
     title = raw.get("title")
+    if isinstance(title, (list, dict)):
+        raise check.fail("title", f"expected a line of text, got {_show(title)}")
     if title is not None and not isinstance(title, str):
         title = str(title)
     return Spec(
@@ -625,6 +689,9 @@ def _optimizer(check: _Checker, value: Any) -> OptimizerSpec:
             raise check.fail(
                 "optimizer.param_groups", "expected a non-empty list of mappings ({lr: 0.1})"
             )
+        if len(raw_groups) > MAX_GROUPS:
+            raise check.fail("optimizer.param_groups",
+                             f"{len(raw_groups)} param groups; expected at most {MAX_GROUPS}")
         for i, group in enumerate(raw_groups):
             path = f"optimizer.param_groups[{i}]"
             check.mapping(group, path, None)
@@ -633,7 +700,13 @@ def _optimizer(check: _Checker, value: Any) -> OptimizerSpec:
 
 
 def _optimizer_value(check: _Checker, value: Any, path: str) -> Any:
-    """Optimizer keywords are checked against torch by the engine; here: numbers are numbers."""
+    """Optimizer keywords are checked against torch by the engine; here: numbers are numbers
+    (and a learning rate is not negative)."""
+    if path.endswith(".lr") or path == "optimizer.lr":
+        lr = check.number(value, path)
+        if lr < 0:
+            raise check.fail(path, f"expected a learning rate >= 0, got {_num(lr)}")
+        return lr
     if isinstance(value, (list, tuple)):
         return [_optimizer_value(check, v, f"{path}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, bool) or value is None:
@@ -803,8 +876,10 @@ def _generator_spec(check: _Checker, raw: dict[str, Any]) -> MetricSpec:
         if key not in gen.params:
             raise check.unknown(f"metric.{key}", key, ("generator", "seed", *gen.params))
         params[key] = check.number(value, f"metric.{key}")
-        if params[key] < 0:
-            raise check.fail(f"metric.{key}", f"expected a number >= 0, got {_num(params[key])}")
+        if params[key] < 0 or (key == "length" and params[key] < 1):
+            low = 1 if key == "length" else 0
+            raise check.fail(f"metric.{key}",
+                             f"expected a number >= {low}, got {_num(params[key])}")
     return MetricSpec((), {"generator": name, "seed": seed, **params})
 
 

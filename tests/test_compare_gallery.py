@@ -99,13 +99,17 @@ def test_gallery_of_another_folder(runner: CliRunner, tmp_path: Path) -> None:
         app, ["gallery", str(specs), "-o", str(out), "--check"]).stderr
 
 
-def test_a_failing_spec_does_not_stop_the_gallery(runner: CliRunner, tmp_path: Path) -> None:
+def test_an_invalid_spec_is_reported_and_nothing_is_written(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     specs, out = _specs(tmp_path / "specs"), tmp_path / "out"
     (specs / "c.yaml").write_text("scheduler: {type: StepLR, step_size: 0}\n")
+    (specs / "d.yaml").write_text("scheduler: {type: StepLR, step_sise: 3}\n")
     result = runner.invoke(app, ["gallery", str(specs), "-o", str(out)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "c.yaml: scheduler.step_size: expected an integer >= 1, got 0" in result.stderr
-    assert (out / "a.png").exists() and (out / "b.png").exists()
+    assert "d.yaml: scheduler.step_sise: unknown key" in result.stderr  # every one is said
+    assert not out.exists()
 
 
 def test_gallery_of_the_notes_examples_is_committed() -> None:

@@ -89,7 +89,8 @@ def write_atomically(
         for temp, path in staged:
             os.replace(temp, path)
     except OSError as exc:
-        where = str(exc.filename or "")
+        finals = {str(temp): str(path) for temp, path in staged}
+        where = finals.get(str(exc.filename), str(exc.filename or ""))
         raise SpecError(f"cannot write the output ({exc.strerror or exc})", where) from None
     finally:
         for temp, _ in staged:
