@@ -212,7 +212,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise SpecError(f"invalid YAML at {at}{exc.problem}", str(path)) from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"YAML error: {exc}", str(path)) from None
+        raise SpecError(f"invalid YAML: {' '.join(str(exc).split())}", str(path)) from None
     if data is None:
         raise SpecError("the file is empty; expected a spec with a `scheduler:` key", str(path))
     if not isinstance(data, dict):
@@ -1054,6 +1054,8 @@ def _show(value: Any) -> str:
         return repr(shown)
     if value is None:
         return "nothing"
+    if isinstance(value, bool):
+        return str(value).lower()  # as YAML writes it
     if isinstance(value, (dict, list)):
         return f"a {_kind(value) if isinstance(value, list) else 'mapping'}"
     return repr(value)

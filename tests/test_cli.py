@@ -130,6 +130,72 @@ BAD = [
     (["plot", "cosine", "--warmup", "0"], "error: --warmup: expected an integer >= 1, got 0", 2),
     (["plot", "step", "--step-size", "3", "--steps", "10000000000"],
      "error: --steps: 10000000000 steps would need about", 2),
+    # absurd sizes: the memory cap counts param groups, and groups have a cap of their own
+    (["plot", "step", "--step-size", "3", "--steps", "40000000", "--lr", "0.1,0.01,0.001"],
+     "error: --steps: 40000000 steps of 3 param groups would need about", 2),
+    (["plot", "step", "--step-size", "3", "--lr", ",".join(["0.1"] * 1001)],
+     "error: --lr: 1001 param groups; expected at most 1000", 2),
+    # a flag without its value, and list items named by their flag
+    (["plot", "cosine", "--t-max", "-o", "x.csv"],
+     "error: --t-max: expected a value after it, got the option -o", 2),
+    (["plot", "multistep", "--milestones", "10,,x"],
+     "error: --milestones (item 2): expected a number, got ''", 2),
+    (["plot", "multistep", "--milestones", "10,-5"],
+     "error: --milestones (item 2): expected an integer >= 0, got -5", 2),
+    # expressions: overflow and non-finite results name their key, nothing is executed
+    (["plot", "lambda", "--lr-lambda", "9 ** 9 ** 9 ** 9"],
+     "error: --lr-lambda: torch rejected LambdaLR: expression '9 ** 9 ** 9 ** 9': numeric "
+     "overflow", 2),
+    (["plot", "lambda", "--lr-lambda", "1e308 * 10"],
+     "error: --lr-lambda: torch rejected LambdaLR: expression '1e308 * 10': the result is inf",
+     2),
+    (["plot", "lambda", "--lr-lambda", "().__class__.__bases__[0]"],
+     "error: --lr-lambda: ", 2),
+    (["plot", "lambda", "--lr-lambda", "[epoch for epoch in range(10**9)]"],
+     "error: --lr-lambda: ", 2),
+    (["plot", "lambda", "--lr-lambda", "'a' * 10 ** 9"], "error: --lr-lambda: ", 2),
+    (["plot", "lambda", "--lr-lambda", "lambda: 0"], "error: --lr-lambda: ", 2),
+    (["plot", "lambda", "--lr-lambda", "(" * 600 + "1" + ")" * 600],
+     "error: --lr-lambda: expression too long (1201 characters, at most 1000)", 2),
+    (["plot", "cyclic", "--base-lr", "1e-4", "--max-lr", "1e-2", "--scale-fn", "open('x')"],
+     "error: --scale-fn: ", 2),
+    (["plot", "lambda", "--lr-lambda", "1 / (epoch - 3)", "--steps", "10"],
+     "error: LambdaLR.step() failed after step 2: expression '1 / (epoch - 3)': division by "
+     "zero at epoch = 3", 1),
+    # typos, zero and negative periods, inverted ranges, wrong types
+    (["plot", "cosine-restart", "--t-0", "10"],
+     "error: cosine-restart: unknown scheduler 'cosine-restart' (did you mean "
+     "'cosine-restarts'?)", 2),
+    (["plot", "cosine-restarts", "--t-0", "10", "--t-mult", "0"],
+     "error: --t-mult: expected an integer >= 1, got 0", 2),
+    (["plot", "cosine", "--t-max", "0"], "error: --t-max: expected an integer >= 1, got 0", 2),
+    (["plot", "cosine", "--eta-min", "-1e-3"],
+     "error: --eta-min: expected a number >= 0, got -0.001", 2),
+    (["plot", "onecycle", "--max-lr", "0.1", "--pct-start", "1.5"],
+     "error: --pct-start: expected a number <= 1, got 1.5", 2),
+    (["plot", "onecycle", "--max-lr", "0.1", "--base-momentum", "0.99"],
+     "error: --base-momentum: expected base_momentum <= max_momentum", 2),
+    (["plot", "cyclic", "--base-lr", "1e-4,1e-3", "--max-lr", "1e-2,1e-4", "--lr", "0.1,0.1"],
+     "error: --base-lr: base_lr (0.001) is above max_lr (0.0001) in param group 1", 2),
+    (["plot", "step", "--step-size", "2.5"], "error: --step-size: expected an integer, got", 2),
+    (["plot", "step", "--step-size", "3", "--gamma", "abc"],
+     "error: --gamma: expected a number, got 'abc'", 2),
+    (["plot", "cyclic", "--base-lr", "1e-4", "--max-lr", "1e-2", "--mode", "triangle"],
+     "error: --mode: expected one of triangular, triangular2, exp_range, got 'triangle'", 2),
+    (["plot", "step", "--step-size", "3", "--interval", "epochs"],
+     "error: --interval: expected one of step, epoch, got 'epochs'", 2),
+    (["plot", "plateau", "--metric", "staircase", "--metric-param", "length=0"],
+     "error: --metric-param length: expected a number >= 1, got 0", 2),
+    (["plot", "plateau", "--metric-file", "missing.csv"], "error: --metric-file: no such file", 2),
+    (["plot", "step", "--step-size", "3", "--lr", "-0.1"],
+     "error: --lr: expected a learning rate >= 0, got -0.1", 2),
+    # outputs that cannot be written
+    (["plot", "step", "--step-size", "3", "-o", "no/such/dir/x.png"], "error: -o no/such/dir", 2),
+    (["plot", "step", "--step-size", "3", "-o", "x.xlsx"],
+     "error: -o x.xlsx: unknown output format '.xlsx'", 2),
+    # custom classes: refused without --allow-import, and nothing is imported
+    (["plot", "os:system"], "error: os:system: 'os:system' names a Python class; importing it "
+     "runs that module's code, so lrviz does it only when you pass --allow-import", 2),
 ]
 
 
@@ -172,6 +238,46 @@ BAD_YAML = [
      "s.yaml: scheduler.milestones: expected 1 milestone(s) for 2 schedulers, got 2"),
     ("scheduler: {type: StepLR, step_size: 3, gamma: .inf}\n",
      "s.yaml: scheduler.gamma: expected a finite number, got inf"),
+    ("scheduler: {type: StepLR, step_size: 3, gamma: .nan}\n",
+     "s.yaml: scheduler.gamma: expected a finite number, got nan"),
+    ("scheduler: {type: StepLR, step_size: 3, gamma: 1e999}\n",
+     "s.yaml: scheduler.gamma: expected a finite number, got inf"),
+    # YAML tags and alias bombs: nothing constructed, nothing expanded
+    ("scheduler: !!python/name:os.system\n",
+     "s.yaml: invalid YAML at line 1, column 12: could not determine a constructor"),
+    ("scheduler: {type: StepLR, step_size: !!python/object/new:int [3]}\n",
+     "s.yaml: invalid YAML at line 1, column 38: could not determine a constructor"),
+    ("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, "
+     "*c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, "
+     "*e, *e, *e, *e, *e]\ntitle: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+     "scheduler: {type: StepLR, step_size: 3}\n",
+     "s.yaml: the YAML expands to more than 1000000 values (through aliases?)"),
+    ("steps: 10\nsteps: 20\nscheduler: {type: StepLR, step_size: 3}\n",
+     "s.yaml: line 2: key 'steps' is given twice (first on line 1)"),
+    ("title: [a, b]\nscheduler: {type: StepLR, step_size: 3}\n",
+     "s.yaml: title: expected a line of text, got a list"),
+    ("scheduler: StepLR\n", "s.yaml: scheduler: expected a mapping, got"),
+    ("scheduler: {type: [StepLR]}\n", "s.yaml: scheduler.type: expected a scheduler name"),
+    ("scheduler: {type: StepLR, step_size: true}\n", "s.yaml: scheduler.step_size: expected an "
+     "integer, got true"),
+    ("scheduler: {type: MultiStepLR, milestones: {a: 1}}\n",
+     "s.yaml: scheduler.milestones: expected a list of integers"),
+    ("scheduler: {type: StepLR, step_size: 3}\noptimizer: {type: Adam, betas: [0.9]}\n",
+     "s.yaml: optimizer.betas: expected 2 values"),
+    ("scheduler: {type: StepLR, step_size: 3}\noptimizer: {type: SGD, nesterov: [1]}\n",
+     "s.yaml: optimizer.nesterov: expected true or false"),
+    ("scheduler: {type: StepLR, step_size: 3}\noptimizer: {param_groups: 3}\n",
+     "s.yaml: optimizer.param_groups: expected a non-empty list"),
+    ("scheduler: {type: ReduceLROnPlateau}\nmetric: {values: [1, .nan, 2]}\n",
+     "s.yaml: metric.values[1]: expected a finite number"),
+    ("scheduler: {type: StepLR, step_size: 3}\nsteps_per_epoch: 0\n",
+     "s.yaml: steps_per_epoch: expected an integer >= 1, got 0"),
+    ("scheduler: {type: 'mypkg.sched:Warm'}\n", "s.yaml: scheduler.type: 'mypkg.sched:Warm' "
+     "names a Python class"),
+    ("warmup: {steps: 500}\nsteps: 100\nscheduler: {type: StepLR, step_size: 3}\n",
+     "s.yaml: warmup.steps: the warmup (500 scheduler steps) is at least as long as the run"),
+    ("\x00\x01binary", "s.yaml: invalid YAML: unacceptable character #x0000"),
 ]
 
 
@@ -188,6 +294,13 @@ def test_bad_yaml_is_one_line(
     assert len(errors) == 1 and errors[0].startswith(f"error: {line}"), result.stderr
     assert Path("keep.csv").read_text() == "precious\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.csv", "s.yaml"]
+
+
+def test_usage_errors_of_the_command_itself_are_one_line() -> None:
+    done = subprocess.run([sys.executable, "-m", "lrviz", "plto", "cosine"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr == "error: No such command 'plto'. Did you mean 'plot'?\n"
 
 
 def test_failed_run_keeps_existing_output(runner: CliRunner, tmp_path: Path) -> None:
