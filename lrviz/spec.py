@@ -30,7 +30,7 @@ DEFAULT_OPTIMIZER: dict[str, Any] = {"type": "SGD", "lr": 0.1, "momentum": 0.9}
 # against a typo (an extra zero or two) filling memory at 8 bytes a value.
 MAX_STEPS = 50_000_000
 MAX_GROUPS = 1000  # param groups: each one is a row of every output
-MAX_SPEC_BYTES = 5_000_000  # a spec file; logged metrics go in a metric file
+MAX_SPEC_BYTES = 1 << 20  # a spec file; long metric logs go in a metric file
 MAX_YAML_VALUES = 1_000_000  # values a spec's YAML may expand to, aliases included
 _FALLBACK_LENGTH = 1000  # when nothing in the spec hints at a natural length
 _PLATEAU_LENGTH = 300  # scheduler steps of a synthetic metric: room for a few cuts
@@ -254,7 +254,7 @@ def _safe_yaml(text: str, source: str) -> Any:
             return None
         sizes: dict[int, int] = {}
 
-        def expanded(n: Any) -> int:
+        def expanded(n: Any, path: str) -> int:
             if id(n) in sizes:
                 return sizes[id(n)]
             sizes[id(n)] = 1  # a node that contains itself counts once
@@ -269,16 +269,18 @@ def _safe_yaml(text: str, source: str) -> Any:
                                 f"line {mark.line + 1}: key {key.value!r} is given twice "
                                 f"(first on line {seen[key.value].line + 1})", source)
                         seen[key.value] = key.start_mark
-                    total += expanded(key) + expanded(value)
+                    inner = _join(path, str(getattr(key, "value", "?")))
+                    total += expanded(key, inner) + expanded(value, inner)
             elif isinstance(n, yaml.SequenceNode):
-                total += sum(expanded(item) for item in n.value)
+                total += sum(expanded(item, f"{path}[{i}]") for i, item in enumerate(n.value))
             sizes[id(n)] = total
-            if total > MAX_YAML_VALUES:
-                raise SpecError(f"the YAML expands to more than {MAX_YAML_VALUES} values "
-                                "(through aliases?); a spec is much smaller", source)
+            if total > MAX_YAML_VALUES:  # said at the innermost value that is too big
+                where = f"{source}: {path}" if path else source
+                raise SpecError(f"expands to more than {MAX_YAML_VALUES} values (through "
+                                "YAML aliases?); a spec is much smaller", where)
             return total
 
-        expanded(node)
+        expanded(node, "")
         return loader.construct_document(node)
     finally:
         loader.dispose()
