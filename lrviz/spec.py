@@ -330,6 +330,8 @@ class _Checker:
     def where(self, path: str) -> str:
         if path in self.locations:
             return self.locations[path]
+        if not path:
+            return self.source or "spec"
         base, bracket, index = path.partition("[")
         if bracket and base in self.locations and self.locations[base].startswith("-"):
             return f"{self.locations[base]} (item {int(index.split(']')[0]) + 1})"
