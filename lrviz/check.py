@@ -402,7 +402,7 @@ def lr_values(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
         row, group = found
         count = int(zero[group].sum())
         node, param = _culprit(spec, row)
-        fix = _zero_fix(node, spec)
+        fix = _zero_fix(node)
         if _initial_lrs(spec)[group] == 0:  # the optimizer's lr, not the schedule
             param = (f"optimizer.param_groups[{group}].lr" if spec.optimizer.param_groups
                      else "optimizer.lr")
@@ -453,7 +453,7 @@ def _culprit(spec: Spec, row: int) -> tuple[SchedulerSpec, str]:
     return node, _join(node.path, key) if key else node.path
 
 
-def _zero_fix(node: SchedulerSpec, spec: Spec) -> str:
+def _zero_fix(node: SchedulerSpec) -> str:
     """How to keep ``node``'s lr above 0."""
     if node.type == "PolynomialLR":
         return "set total_iters to the scheduler steps it runs for, so it reaches 0 only at the end"

@@ -143,9 +143,9 @@ def _simulate(inv: Invocation) -> Trace:
         with Progress(console=_stderr_console(), transient=True) as bar:
             task = bar.add_task(f"simulating {spec.name}", total=spec.steps)
             trace = simulate(spec, progress=lambda done: bar.update(task, completed=done))
-    from lrviz.check import INFO, findings
+    from lrviz.check import INFO
 
-    for finding in findings(trace.spec, trace):  # what `lrviz check` would say, briefly
+    for finding in trace.findings:  # what `lrviz check` would say, briefly
         if finding.severity != INFO:
             at = f" (step {finding.step})" if finding.step is not None else ""
             _say("warning", f"{finding.message}{at}")

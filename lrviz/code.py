@@ -206,33 +206,12 @@ def _scheduler(sched: SchedulerSpec, spec: Spec, out: _Writer, top: bool = False
     """Write ``sched`` (its children first, as the engine builds them); return its name."""
     children = [_scheduler(child, spec, out) for child in sched.children]
     info = sched.info
-    func = info.attr or info.name
-    args: list[Arg] = ["optimizer"] if info.optimizer_arg else []
-    if info.builder == "hf":  # engine.hf_arguments, as source
-        from lrviz.engine import hf_arguments
-
-        func = "get_scheduler"
+    if info.builder == "hf":
+        func, args = "get_scheduler", _hf_args(sched, out)
         out.names.setdefault("transformers", set()).add(func)
-        kwargs = hf_arguments(sched.params)
-        rest = kwargs.pop("scheduler_specific_kwargs", {})
-        args = [json.dumps(info.attr), *args,
-                *(f"{k}={_literal(v, out)}" for k, v in kwargs.items())]
-        if rest:
-            items = ", ".join(f"{json.dumps(k)}: {_literal(v, out)}" for k, v in rest.items())
-            args.append(f"scheduler_specific_kwargs={{{items}}}")
     else:
+        func, args = info.attr or info.name, _class_args(sched, children, out)
         out.names.setdefault(info.module, set()).add(func)
-    if children:
-        args.append(("schedulers", children))
-    for param in info.params if info.builder != "hf" else ():  # the constructor's order
-        if param.name in sched.params:
-            value = sched.params[param.name]
-            if isinstance(value, list):
-                args.append((param.name, [_literal(v, out) for v in value]))
-            else:
-                args.append(f"{param.name}={_literal(value, out)}")
-    if not info.optimizer_arg:
-        args.append("optimizer=optimizer")
     if top:
         name = "scheduler"
     elif sched.path == "warmup":  # the LinearLR lrviz puts before the scheduler of the spec
@@ -241,6 +220,38 @@ def _scheduler(sched: SchedulerSpec, spec: Spec, out: _Writer, top: bool = False
         name = out.name(_snake(func))
     out.lines.extend(_call(func, args, f"{name} = "))
     return name
+
+
+def _class_args(sched: SchedulerSpec, children: list[str], out: _Writer) -> list[Arg]:
+    """The constructor's arguments, in its own order (which reads best)."""
+    info = sched.info
+    args: list[Arg] = ["optimizer"] if info.optimizer_arg else []
+    if children:
+        args.append(("schedulers", children))
+    for param in info.params:
+        if param.name in sched.params:
+            value = sched.params[param.name]
+            if isinstance(value, list):
+                args.append((param.name, [_literal(v, out) for v in value]))
+            else:
+                args.append(f"{param.name}={_literal(value, out)}")
+    if not info.optimizer_arg:
+        args.append("optimizer=optimizer")
+    return args
+
+
+def _hf_args(sched: SchedulerSpec, out: _Writer) -> list[Arg]:
+    """``get_scheduler``'s arguments, as :func:`lrviz.engine.hf_arguments` passes them."""
+    from lrviz.engine import hf_arguments
+
+    kwargs = hf_arguments(sched.params)
+    rest = kwargs.pop("scheduler_specific_kwargs", {})
+    args: list[Arg] = [json.dumps(sched.info.attr), "optimizer",
+                       *(f"{k}={_literal(v, out)}" for k, v in kwargs.items())]
+    if rest:
+        items = ", ".join(f"{json.dumps(k)}: {_literal(v, out)}" for k, v in rest.items())
+        args.append(f"scheduler_specific_kwargs={{{items}}}")
+    return args
 
 
 def _plateau_warmup(spec: Spec, out: _Writer) -> None:

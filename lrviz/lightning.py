@@ -19,6 +19,7 @@ Each key of the result remembers where it came from, so that an error names
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lrviz import catalog
@@ -91,7 +92,7 @@ def _root(raw: dict[str, Any]) -> tuple[Any, str]:
 
 
 def _class_entry(
-    value: Any, key: str, at: Any, modules: tuple[str, ...]
+    value: Any, key: str, at: Callable[[str], str], modules: tuple[str, ...]
 ) -> tuple[dict[str, Any], list[str]]:
     """``{class_path, init_args}`` as ``{type, **keywords}``, and the keywords' names."""
     if isinstance(value, str):  # jsonargparse also accepts a bare class path

@@ -78,7 +78,8 @@ def replay(trace: Trace) -> list[PlateauStep]:
         if in_cooldown:
             counter -= 1
             bad = 0
-        action, reason, groups = "", "", tuple[str, ...]()
+        action, reason = "", ""
+        groups: tuple[str, ...] = ()
         if bad > patience:
             action, reason, groups = _reduce(trace.lrs[:, row], factor, floors, eps,
                                              patience + 1)

@@ -191,9 +191,7 @@ def _draw_findings(fig: Figure, ax: Axes, trace: Trace) -> None:
     figure saying what it is."""
     from matplotlib.lines import Line2D
 
-    from lrviz.check import findings
-
-    found = [f for f in findings(trace.spec, trace) if f.severity in _FINDING_STYLE]
+    found = [f for f in trace.findings if f.severity in _FINDING_STYLE]
     if not found:
         return
     handles, labels = [], []
