@@ -33,7 +33,8 @@ def simulate(spec: Spec | dict[str, Any] | str | Path) -> Trace:
 
 def spec_from_invocation(inv: Invocation) -> Spec:
     """The spec a command line describes: a YAML file with flags on top, or flags alone."""
-    options: dict[str, Any] = {"locations": inv.locations, "allow_import": inv.allow_import}
+    options: dict[str, Any] = {"locations": inv.locations, "allow_import": inv.allow_import,
+                               "allow_paths": tuple(inv.allow_paths)}
     if inv.max_steps is not None:
         options["max_steps"] = inv.max_steps
     if inv.file_raw is not None and inv.target is not None:

@@ -443,7 +443,7 @@ def find(name: str) -> Scheduler | None:
 
 
 # ``package.module:ClassName``: a scheduler class outside torch (SPEC section 2).
-IMPORT_TARGET = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+IMPORT_TARGET = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*", re.ASCII)
 
 
 def lookup(name: str, where: str | None = None, allow_import: bool = False) -> Scheduler:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ import typer.core
 
 from lrviz import __version__, catalog
 from lrviz.errors import LrvizError, SpecError
+from lrviz.render.files import Terminated, raise_on_sigterm
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -65,7 +67,11 @@ def _complete_scheduler(incomplete: str) -> list[str]:
 
 
 def _say(kind: str, text: str) -> None:
-    sys.stderr.write(f"{kind}: {text}\n")
+    """One line on stderr. Spec text inside (keys, names) may hold control characters:
+    they are shown escaped, so nothing can recolour the terminal or forge a line."""
+    from lrviz.render.escape import terminal
+
+    sys.stderr.write(f"{kind}: {terminal(text)}\n")
 
 
 @contextmanager
@@ -81,6 +87,8 @@ def _boundary(debug: bool) -> Iterator[None]:
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+    except Terminated:
+        raise typer.Exit(143) from None
     except MemoryError:
         if debug:
             raise
@@ -131,8 +139,8 @@ def _simulate(inv: Invocation) -> Trace:
     from lrviz.api import spec_from_invocation
     from lrviz.engine import simulate
 
+    spec = spec_from_invocation(inv)  # refused, if at all, before torch is imported
     _lean_torch()
-    spec = spec_from_invocation(inv)
     for note in spec.notes:
         _say("note", note)
     if spec.steps < PROGRESS_STEPS or not _show_progress():
@@ -264,6 +272,10 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback 
 AllowImport = Annotated[bool, typer.Option(
     "--allow-import", help="Let a `package.module:ClassName` scheduler import and run that "
     "module.")]
+AllowPath = Annotated[list[Path] | None, typer.Option(
+    "--allow-path", metavar="DIR", show_default=False,
+    help="A folder specs may name files in, besides their own and the current folder; "
+    "repeatable.")]
 
 
 @app.command(context_settings=HELP)
@@ -280,6 +292,7 @@ def compare(
         "dotted spec path (optimizer.lr).", show_default=False)] = None,
     title: Annotated[str | None, typer.Option(help="Figure title.", show_default=False)] = None,
     allow_import: AllowImport = False,
+    allow_path: AllowPath = None,
     debug: Debug = False,
 ) -> None:
     """Several schedules on one figure or a grid, with a summary."""
@@ -293,7 +306,7 @@ def compare(
             raise SpecError(f"expected overlay or grid, got {layout!r}", "--layout")
         outputs = output or [Path("compare.png")]
         render.check_outputs(outputs)
-        loaded = load_specs(specs, steps, sweep, allow_import)
+        loaded = load_specs(specs, steps, sweep, allow_import, tuple(allow_path or ()))
         _lean_torch()
         traces = []
         for spec in loaded:
@@ -323,6 +336,7 @@ def check(
     format: Annotated[str, typer.Option(
         "--format", help="text (for people) or json (for machines).")] = "text",
     allow_import: AllowImport = False,
+    allow_path: AllowPath = None,
     debug: Debug = False,
 ) -> None:
     """Lint specs for what would crash or misbehave in training.
@@ -337,11 +351,12 @@ def check(
 
         if format not in ("text", "json"):
             raise SpecError(f"expected text or json, got {format!r}", "--format")
-        _lean_torch()
         reports, invalid = [], False
         for path in specs:
             try:
-                spec = load_spec(path, allow_import=allow_import)
+                spec = load_spec(path, allow_import=allow_import,
+                                 allow_paths=tuple(allow_path or ()))
+                _lean_torch()
                 reports.append(check_spec(spec))
             except SpecError as exc:  # report it, and still check the others
                 _say("error", str(exc))
@@ -365,8 +380,17 @@ def code(ctx: typer.Context) -> None:
             return
         from lrviz.api import spec_from_invocation
         from lrviz.code import python_code
+        from lrviz.render import files
 
-        sys.stdout.write(python_code(spec_from_invocation(inv)))
+        files.check_outputs(inv.outputs, (".py",))
+        source = python_code(spec_from_invocation(inv))
+        if not inv.outputs:
+            sys.stdout.write(source)
+            return
+        written = files.write_files([(p, files.bytes_writer(source.encode()))
+                                     for p in inv.outputs])
+        for path in written:
+            typer.echo(str(path))
 
 
 @app.command(context_settings=HELP)
@@ -389,6 +413,7 @@ def gallery(
         "--check", help="Write nothing; exit 1 naming every spec whose values changed or "
         "whose image is missing or stale.")] = False,
     allow_import: AllowImport = False,
+    allow_path: AllowPath = None,
     debug: Debug = False,
 ) -> None:
     """Render a folder of specs into a gallery.
@@ -400,7 +425,8 @@ def gallery(
 
         svg = svg or (check_only and any(output.glob("*.svg")))
         _lean_torch()
-        entries = galleries.build(folder, svg=svg, allow_import=allow_import)
+        entries = galleries.build(folder, svg=svg, allow_import=allow_import,
+                                  allow_paths=tuple(allow_path or ()))
         for entry in entries:
             if entry.error is not None:
                 _say("error", str(entry.error))
@@ -447,6 +473,11 @@ def main() -> None:
         from typer._click.exceptions import UsageError
     except ImportError:
         from click.exceptions import UsageError  # type: ignore[assignment]
+    raise_on_sigterm()  # so that an interrupted write cleans up after itself
+    # What a spec does to numpy or matplotlib (an overflow, a glyph a font lacks) is
+    # reported by lrviz in its own words, or not at all: never as library warnings.
+    warnings.filterwarnings("ignore", module=r"(matplotlib|numpy)(\.|$)")
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
     try:
         code = app(standalone_mode=False)
     except UsageError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,13 +68,19 @@ def summarize(trace: Trace) -> Summary:
     )
 
 
+MAX_SCHEDULES = 48  # on one figure: more lines or panels than anyone can read
+
+
 def load_specs(
     paths: list[str], steps: int | None = None, sweep: str | None = None,
-    allow_import: bool = False,
+    allow_import: bool = False, allow_paths: tuple[Path, ...] = (),
 ) -> list[Spec]:
     """Validated specs of the YAML files, ``steps`` overriding each; a sweep expands one."""
     if sweep is not None and len(paths) != 1:
         raise SpecError(f"a sweep takes exactly one spec, got {len(paths)}", "--sweep")
+    if len(paths) > MAX_SCHEDULES:
+        raise SpecError(f"{len(paths)} specs; a comparison takes at most {MAX_SCHEDULES}",
+                        paths[MAX_SCHEDULES])
     specs: list[Spec] = []
     for path in paths:
         raw, found = read_spec(path)
@@ -82,7 +89,7 @@ def load_specs(
         variants = sweep_variants(raw, sweep) if sweep else [(raw, {})]
         for variant, locations in variants:
             specs.append(build_file_spec(variant, path, locations={**found, **locations},
-                                         allow_import=allow_import))
+                                         allow_import=allow_import, allow_paths=allow_paths))
     _unique_names(specs)
     return specs
 
@@ -98,6 +105,8 @@ def sweep_variants(raw: dict[str, Any], sweep: str) -> list[tuple[dict[str, Any]
     items = [v.strip() for v in values.split(",") if v.strip()]
     if not eq or not key or len(items) < 1:
         raise SpecError(f"expected KEY=V1,V2,..., got {sweep!r}", "--sweep")
+    if len(items) > MAX_SCHEDULES:
+        raise SpecError(f"{len(items)} values; a sweep takes at most {MAX_SCHEDULES}", "--sweep")
     path = key.split(".") if "." in key else ["scheduler", key]
     if "." not in key:
         sched = raw.get("scheduler")

@@ -104,6 +104,12 @@ def build_optimizer(spec: Spec) -> tuple[Any, bool]:
     def keywords(values: dict[str, Any], path: str) -> dict[str, Any]:
         out = {}
         for key, value in values.items():
+            numeric = key == "momentum" or (
+                key in accepted and isinstance(defaults[key].default, (int, float))
+                and not isinstance(defaults[key].default, bool))
+            if numeric and isinstance(value, bool):  # torch would take true for 1.0
+                raise SpecError(f"expected a number, got {str(value).lower()}",
+                                spec.where(f"{path}.{key}"))
             if key == "momentum" and uses_betas:
                 beta2 = defaults["betas"].default[1]
                 out["betas"] = (float(value), beta2)  # torch wants both betas floats

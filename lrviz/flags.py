@@ -69,6 +69,8 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--max-steps", "max_steps", "refuse runs longer than this (default 50000000)", "N"),
     RunFlag("--allow-import", "allow_import", "let a `package.module:ClassName` scheduler "
             "import and run that module"),
+    RunFlag("--allow-path", "allow_path", "a folder the spec may name files in, besides its "
+            "own and the current folder; repeatable", "DIR"),
     RunFlag("--debug", "debug", "show the Python traceback of an error"),
     RunFlag("--help", "help", "show this message and exit", short="-h"),
 )
@@ -96,6 +98,7 @@ class Invocation:
     overlay: dict[str, Any] = field(default_factory=dict)  # raw spec keys set by flags
     locations: dict[str, str] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
+    allow_paths: list[Path] = field(default_factory=list)  # --allow-path
     debug: bool = False
     allow_import: bool = False
     help: bool = False
@@ -237,6 +240,8 @@ def _apply_run_flag(
     dest = run.dest
     if dest == "output":
         inv.outputs.append(Path(value))
+    elif dest == "allow_path":
+        inv.allow_paths.append(Path(value))
     elif dest == "max_steps":
         try:
             inv.max_steps = int(value)

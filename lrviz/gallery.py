@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from lrviz import __version__
 from lrviz.compare import SUMMARY_HEADER, Summary, summarize
 from lrviz.errors import LrvizError, SpecError
+from lrviz.render import escape
 from lrviz.trace import Trace
 
 MANIFEST = "manifest.json"
@@ -27,6 +30,7 @@ class Entry:
 
     source: Path
     name: str
+    text: str = ""  # the spec file as read, shown in the index
     trace: Trace | None = None
     error: LrvizError | None = None
     images: dict[str, bytes] = field(default_factory=dict)  # file name -> bytes
@@ -54,18 +58,35 @@ def spec_files(folder: Path) -> list[Path]:
     return files
 
 
-def build(folder: Path, svg: bool = False, allow_import: bool = False) -> list[Entry]:
-    """Simulate and render every spec of ``folder`` in memory; failures are kept, not raised."""
+def build(folder: Path, svg: bool = False, allow_import: bool = False,
+          allow_paths: tuple[Path, ...] = ()) -> list[Entry]:
+    """Simulate and render every spec of ``folder`` in memory; failures are kept, not raised.
+
+    The folder's files are untrusted: each must be a regular file inside the folder
+    (a link out of it is refused), and each spec needs a name of its own, as its
+    images are named after it.
+    """
+    from lrviz import inputs
     from lrviz.engine import simulate
     from lrviz.render.figure import render_bytes
     from lrviz.spec import load_spec
 
     entries = []
+    named: dict[str, Path] = {}
+    roots = [folder, *allow_paths]
     for path in spec_files(folder):
         entry = Entry(path, path.stem)
         try:
-            spec = load_spec(path, allow_import=allow_import)
+            entry.text = inputs.read_text(path, what="spec file", where=str(path),
+                                          limit=inputs.MAX_SPEC_BYTES, roots=roots)
+            spec = load_spec(path, text=entry.text, allow_import=allow_import,
+                             allow_paths=allow_paths)
             entry.name = spec.name
+            if spec.name in named:
+                raise SpecError(f"{spec.name!r} is also the name of {named[spec.name]}; each "
+                                "spec of a gallery needs its own name (its images are named "
+                                "after it)", spec.where("name"))
+            named[spec.name] = path
             entry.trace = simulate(spec)
             entry.images[f"{entry.name}.png"] = render_bytes(entry.trace, ".png")
             if svg:
@@ -92,44 +113,102 @@ def manifest(entries: list[Entry], folder: Path) -> dict[str, object]:
 
 
 def index(entries: list[Entry]) -> str:
-    """The gallery's README: each image with its summary row and its YAML."""
+    """The gallery's README: each image with its summary row and its YAML.
+
+    Everything that comes from a spec is escaped for Markdown and HTML, and the YAML
+    sits in a code fence longer than any run of backticks inside it.
+    """
     lines = ["# lrviz gallery", "",
              "Rendered by `lrviz gallery`; `lrviz gallery --check` tells whether it is current.",
-             "Every curve is torch's own values, stepped as SPEC section 4 describes.", ""]
+             "Every curve is torch's own values: row k is the lr that training step k uses.",
+             ""]
     head = "| " + " | ".join(SUMMARY_HEADER) + " |"
     rule = "|" + "|".join("---" if i < 2 else "---:" for i in range(len(SUMMARY_HEADER))) + "|"
     for e in entries:
         if e.trace is None or e.summary is None:
             continue
         spec = e.trace.spec
-        lines += [f"## {spec.title or e.name}", "", f"![{e.name}]({e.name}.png)", "",
-                  head, rule, "| " + " | ".join(e.summary.row()) + " |", "",
-                  "```yaml", e.source.read_text(encoding="utf-8").rstrip(), "```", ""]
+        fence = escape.code_fence(e.text)
+        image = quote(f"{e.name}.png")
+        lines += [f"## {escape.markdown(spec.title or e.name)}", "",
+                  f"![{escape.markdown(e.name)}]({image})", "",
+                  head, rule, "| " + " | ".join(escape.markdown(c) for c in e.summary.row())
+                  + " |", "", f"{fence}yaml", e.text.rstrip(), fence, ""]
     return "\n".join(lines)
 
 
 def write(entries: list[Entry], folder: Path, outdir: Path) -> list[Path]:
-    """Write images, index and manifest into ``outdir`` (all or nothing)."""
-    from lrviz.render import write_atomically
+    """Write images, index and manifest into ``outdir`` (all or nothing).
+
+    A file already there is replaced only if this gallery wrote it (the manifest
+    there records it, and it is unchanged since): a hand-written README.md or an image
+    of the same name from elsewhere is never overwritten.
+    """
+    from lrviz.render.files import bytes_writer, write_files
 
     if outdir.exists() and not outdir.is_dir():
         raise SpecError("is a file; expected a folder to write the gallery into", str(outdir))
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpecError(f"cannot create the folder ({exc.strerror or exc})", str(outdir)) from None
     files: dict[Path, bytes] = {}
     for e in entries:
         for name, data in e.images.items():
             files[outdir / name] = data
     files[outdir / INDEX] = index(entries).encode()
-    text = json.dumps(manifest(entries, folder), indent=2, sort_keys=True) + "\n"
+    listed = {path.name: _digest(data) for path, data in files.items()}
+    text = json.dumps({**manifest(entries, folder), "files": listed}, indent=2,
+                      sort_keys=True) + "\n"
     files[outdir / MANIFEST] = text.encode()
+    _refuse_foreign(outdir, list(files))
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"cannot create the folder ({exc.strerror or exc})", str(outdir)) from None
+    return write_files([(path, bytes_writer(data)) for path, data in files.items()])
 
-    def put(temp: Path, final: Path) -> None:
-        temp.write_bytes(files[final])
 
-    return write_atomically(list(files), put)
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:20]
+
+
+def _refuse_foreign(outdir: Path, paths: list[Path]) -> None:
+    """Refuse to replace a file in ``outdir`` that an earlier gallery did not write."""
+    ours = _written_before(outdir)
+    for path in paths:
+        if not os.path.lexists(path):
+            continue
+        if path.is_symlink() or not path.is_file():
+            raise SpecError("is in the way and was not written by lrviz gallery (not a "
+                            "regular file); move it away or choose another folder", str(path))
+        if path.name == MANIFEST and ours:
+            continue
+        if ours.get(path.name) != _digest(path.read_bytes()):
+            raise SpecError("was not written by lrviz gallery (or was edited since); "
+                            "move it away or choose another folder", str(path))
+
+
+def _written_before(outdir: Path) -> dict[str, str]:
+    """File name -> digest of what the gallery in ``outdir`` wrote, from its manifest."""
+    path = outdir / MANIFEST
+    if path.is_symlink() or not path.is_file():
+        return {}
+    try:
+        old = json.loads(path.read_bytes()[: 16 << 20])
+    except ValueError:
+        return {}
+    if not isinstance(old, dict) or "lrviz" not in old or not isinstance(old.get("specs"), dict):
+        return {}
+    files = old.get("files")
+    if isinstance(files, dict):
+        return {str(k): str(v) for k, v in files.items()}
+    # A manifest from before lrviz recorded every file: its images, and an index that
+    # reads as one lrviz wrote.
+    out = {MANIFEST: ""}
+    for item in old["specs"].values():
+        if isinstance(item, dict) and isinstance(item.get("images"), dict):
+            out.update({str(k): str(v) for k, v in item["images"].items()})
+    readme = outdir / INDEX
+    if readme.is_file() and readme.read_bytes().startswith(b"# lrviz gallery\n"):
+        out[INDEX] = _digest(readme.read_bytes())
+    return out
 
 
 def problems(entries: list[Entry], outdir: Path) -> list[str]:

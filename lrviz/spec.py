@@ -11,12 +11,14 @@ which has torch at hand.
 from __future__ import annotations
 
 import csv
+import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lrviz import catalog
+from lrviz import catalog, inputs
 from lrviz.catalog import ANY, BOOL, CHOICE, EXPR, FLOAT, INT, INT_LIST, SCHEDULERS, Param
 from lrviz.errors import SpecError
 
@@ -30,7 +32,14 @@ DEFAULT_OPTIMIZER: dict[str, Any] = {"type": "SGD", "lr": 0.1, "momentum": 0.9}
 # against a typo (an extra zero or two) filling memory at 8 bytes a value.
 MAX_STEPS = 50_000_000
 MAX_GROUPS = 1000  # param groups: each one is a row of every output
-MAX_SPEC_BYTES = 1 << 20  # a spec file; long metric logs go in a metric file
+MAX_SPEC_BYTES = inputs.MAX_SPEC_BYTES
+MAX_INT = 2**53  # larger integers lose their last digits as floats; no schedule needs them
+MAX_DEPTH = 32  # nesting of a spec's mappings and lists (composites of composites, ...)
+MAX_NAME = 100  # characters of a name: it becomes a file name
+MAX_TITLE = 200  # characters of a title: one line over a figure
+MAX_PIXELS = 80_000_000  # of a figure: the tallest default one at 1200 dpi has 74 million
+_LARGEST_DEFAULT_SIZE = (8.0, 6.4)  # inches, with the momentum and metric panels
+_DEFAULT_DPI = 150
 MAX_YAML_VALUES = 1_000_000  # values a spec's YAML may expand to, aliases included
 _FALLBACK_LENGTH = 1000  # when nothing in the spec hints at a natural length
 _PLATEAU_LENGTH = 300  # scheduler steps of a synthetic metric: room for a few cuts
@@ -187,24 +196,14 @@ class Spec:
 # ----------------------------------------------------------------------------- loading
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a spec file as a raw mapping; every problem is a one-line SpecError."""
+def load_yaml(path: str | Path, text: str | None = None) -> dict[str, Any]:
+    """Read a spec file (or ``text``, already read from it) as a raw mapping; every
+    problem is a one-line SpecError."""
     import yaml
 
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            raise SpecError(f"the spec file has {_bytes(size)}; a spec is expected under "
-                            f"{_bytes(MAX_SPEC_BYTES)} (long metric logs belong in a "
-                            "metric file)", str(path))
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("no such spec file", str(path)) from None
-    except IsADirectoryError:
-        raise SpecError("is a folder, expected a YAML spec file", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read the spec file ({exc})", str(path)) from None
+    if text is None:
+        text = inputs.read_text(path, what="spec file", where=str(path), limit=MAX_SPEC_BYTES)
     try:
         data = _safe_yaml(text, str(path))
     except yaml.MarkedYAMLError as exc:
@@ -223,12 +222,14 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def read_spec(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
+def read_spec(
+    path: str | Path, text: str | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """A spec file as a raw spec, and where its keys came from when they were renamed.
 
     A LightningCLI config (``lrviz.lightning``) becomes the spec it describes.
     """
-    raw = load_yaml(path)
+    raw = load_yaml(path, text)
     from lrviz import lightning
 
     if lightning.is_lightning(raw):
@@ -255,6 +256,9 @@ def _safe_yaml(text: str, source: str) -> Any:
         sizes: dict[int, int] = {}
 
         def expanded(n: Any, path: str) -> int:
+            if path.count(".") + path.count("[") > MAX_DEPTH:
+                raise SpecError(f"nested more than {MAX_DEPTH} levels deep; a spec is much "
+                                "flatter", f"{source}: {_top(path)}")
             if id(n) in sizes:
                 return sizes[id(n)]
             sizes[id(n)] = 1  # a node that contains itself counts once
@@ -287,10 +291,14 @@ def _safe_yaml(text: str, source: str) -> Any:
 
 
 def load_spec(
-    path: str | Path, overrides: dict[str, Any] | None = None, **kwargs: Any
+    path: str | Path, overrides: dict[str, Any] | None = None, *, text: str | None = None,
+    **kwargs: Any,
 ) -> Spec:
-    """Load and validate a YAML spec; ``overrides`` (a raw mapping) wins over the file."""
-    raw, locations = read_spec(path)
+    """Load and validate a YAML spec; ``overrides`` (a raw mapping) wins over the file.
+
+    ``text`` is the file's contents when the caller has already read it.
+    """
+    raw, locations = read_spec(path, text)
     kwargs["locations"] = {**locations, **kwargs.get("locations", {})}
     return build_file_spec(merge(raw, overrides) if overrides else raw, path, **kwargs)
 
@@ -321,11 +329,13 @@ class _Checker:
     """Validates one raw spec, naming every bad value by its key path."""
 
     def __init__(
-        self, source: str | None, locations: dict[str, str], allow_import: bool = False
+        self, source: str | None, locations: dict[str, str], allow_import: bool = False,
+        allow_paths: tuple[Path, ...] = (),
     ) -> None:
         self.source = source
         self.locations = locations
         self.allow_import = allow_import
+        self.allow_paths = allow_paths  # folders a spec may name files in, besides its own
 
     def where(self, path: str) -> str:
         if path in self.locations:
@@ -366,6 +376,8 @@ class _Checker:
                 raise self.fail(path, f"expected a number, got {_show(value)}") from None
         if not isinstance(value, (int, float)):
             raise self.fail(path, f"expected a number, got {_show(value)}")
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            raise self.fail(path, f"expected a finite number, got {_show(value)}")
         number = float(value)
         if not math.isfinite(number):
             raise self.fail(path, f"expected a finite number, got {value}")
@@ -373,6 +385,9 @@ class _Checker:
 
     def integer(self, value: Any, path: str) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_INT:
+                raise self.fail(path, f"expected an integer of at most {MAX_INT}, "
+                                f"got {_show(value)}")
             return value
         number = self.number(value, path) if not isinstance(value, bool) else None
         if number is None or not number.is_integer():
@@ -484,14 +499,19 @@ def build_spec(
     locations: dict[str, str] | None = None,
     max_steps: int = MAX_STEPS,
     allow_import: bool = False,
+    allow_paths: tuple[str | Path, ...] = (),
 ) -> Spec:
     """Validate a raw spec mapping and fill in every default.
 
     ``source`` names the file in messages, ``base_dir`` resolves metric file paths,
     ``locations`` maps key paths that came from flags to the flag's name.
-    ``allow_import`` lets ``type: package.module:ClassName`` import that module.
+    ``allow_import`` lets ``type: package.module:ClassName`` import that module;
+    ``allow_paths`` are folders the spec may name files in besides its own and the
+    current folder (:mod:`lrviz.inputs`).
     """
-    check = _Checker(source, dict(locations or {}), allow_import)
+    check = _Checker(source, dict(locations or {}), allow_import,
+                     tuple(Path(p) for p in allow_paths))
+    raw = _plain_data(check, raw)
     check.mapping(raw, "", TOP_KEYS)
     notes: list[str] = []
 
@@ -581,16 +601,19 @@ def build_spec(
     name = raw.get("name")
     if name is None:
         name = alias
-    if not isinstance(name, str) or not name.strip() or "/" in name or "\\" in name:
-        raise check.fail("name", f"expected a plain name (no slashes), got {_show(name)}")
+    name = _name(check, name)
     title = raw.get("title")
     if isinstance(title, (list, dict)):
         raise check.fail("title", f"expected a line of text, got {_show(title)}")
     if title is not None and not isinstance(title, str):
         title = str(title)
+    if title is not None and (len(title) > MAX_TITLE or _CONTROL.search(title)):
+        raise check.fail("title", f"expected one line of at most {MAX_TITLE} characters, got "
+                         f"{len(title)} characters" if len(title) > MAX_TITLE else
+                         f"expected one line of text, got {_show(title)}")
     return Spec(
         plot=_plot_options(check, raw.get("plot")),
-        name=name.strip(),
+        name=name,
         title=title,
         steps=steps,
         steps_per_epoch=steps_per_epoch,
@@ -604,6 +627,53 @@ def build_spec(
         warmup=plateau_warmup,
         warmup_steps=warmup.steps if warmup else 0,
     )
+
+
+def _plain_data(check: _Checker, raw: Any) -> Any:
+    """A copy of a raw spec as plain data, as YAML would give it: numpy numbers become
+    Python numbers and tuples lists; nesting and size are bounded (which also stops a
+    mapping that contains itself); any other object is refused at its key path."""
+    count = 0
+
+    def walk(value: Any, path: str, depth: int) -> Any:
+        nonlocal count
+        count += 1
+        if count > MAX_YAML_VALUES:
+            raise check.fail(path, f"holds more than {MAX_YAML_VALUES} values; a spec is "
+                             "much smaller")
+        if depth > MAX_DEPTH:
+            raise check.fail(_top(path), f"nested more than {MAX_DEPTH} levels deep; a spec "
+                             "is much flatter")
+        if value is None or isinstance(value, (str, bool, int, float)):
+            return value
+        if isinstance(value, dict):
+            return {k: walk(v, _join(path, str(k)), depth + 1) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+        if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+            return walk(value.item(), path, depth)  # numpy.float32(0.1), numpy.int64(100)
+        if isinstance(value, Path):
+            return str(value)
+        raise check.fail(path, "expected numbers, text, true/false, lists or mappings, "
+                         f"got {_show(value)}")
+
+    return walk(raw, "", 0)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _name(check: _Checker, name: Any) -> str:
+    """A run's name becomes a file name (``NAME.png``, gallery images) and a column."""
+    if not isinstance(name, str) or not name.strip():
+        raise check.fail("name", f"expected a plain name, got {_show(name)}")
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise check.fail("name", f"expected at most {MAX_NAME} characters, got {len(name)}")
+    if "/" in name or "\\" in name or _CONTROL.search(name) or name.startswith((".", "-")):
+        raise check.fail("name", "expected a plain name (no slashes or control characters, "
+                         f"not starting with . or -), got {_show(name)}")
+    return name
 
 
 def _warmup(check: _Checker, value: Any) -> WarmupSpec | None:
@@ -669,6 +739,14 @@ def _plot_options(check: _Checker, value: Any) -> PlotOptions:
         dpi = check.integer(dpi, "plot.dpi")
         if not 20 <= dpi <= 1200:
             raise check.fail("plot.dpi", f"expected an integer from 20 to 1200, got {dpi}")
+    width, height = size or _LARGEST_DEFAULT_SIZE
+    pixels = width * height * (dpi or _DEFAULT_DPI) ** 2
+    if pixels > MAX_PIXELS:
+        raise check.fail(
+            "plot.size" if size is not None else "plot.dpi",
+            f"a {width:g}x{height:g} inch figure at {dpi or _DEFAULT_DPI} dpi has "
+            f"{pixels / 1e6:.0f} million pixels; expected at most {MAX_PIXELS // 10**6} "
+            "million (a smaller size or dpi)")
     return PlotOptions(log_y, size, dpi)
 
 
@@ -716,7 +794,8 @@ def _optimizer_value(check: _Checker, value: Any, path: str) -> Any:
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, (int, float)):
-        return check.number(value, path) if isinstance(value, float) else value
+        return check.number(value, path) if isinstance(value, float) else \
+            check.integer(value, path)
     if isinstance(value, str):
         try:
             number = float(value)
@@ -906,13 +985,14 @@ def _metric_file(check: _Checker, raw: dict[str, Any], base_dir: str | Path | No
     path = Path(name)
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
+    typed = check.where("metric.file").startswith("-")  # the user's own --metric-file
+    roots = None if typed else [Path(base_dir or "."), Path.cwd(), *check.allow_paths]
+    text = inputs.read_text(path, what="metric file", where=check.where("metric.file"),
+                            limit=inputs.MAX_DATA_BYTES, roots=roots)
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise check.fail("metric.file", f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise check.fail("metric.file", f"cannot read {path} ({exc})") from None
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise check.fail("metric.file", f"cannot read {path} as CSV ({exc})") from None
     if not rows:
         raise check.fail("metric.file", f"{path} is empty; expected a CSV with a header row")
     header = [h.strip() for h in rows[0]]
@@ -920,14 +1000,14 @@ def _metric_file(check: _Checker, raw: dict[str, Any], base_dir: str | Path | No
     if column is None:
         if len(header) != 1:
             raise check.fail(
-                "metric.column", f"{path} has several columns; name one of: {', '.join(header)}"
+                "metric.column", f"{path} has several columns; name one of: {_names(header)}"
             )
         column = header[0]
-    if column not in header:
+    if not isinstance(column, str) or column not in header:
         hint = catalog.suggest(str(column), header)
         raise check.fail(
             "metric.column",
-            f"no column {column!r} in {path}{hint}; columns: {', '.join(header)}",
+            f"no column {_show(column)} in {path}{hint}; columns: {_names(header)}",
         )
     index = header.index(column)
     values = []
@@ -1035,6 +1115,11 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+def _top(path: str) -> str:
+    """The top-level key of a key path (a deep path is too long to be read in a message)."""
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
@@ -1058,11 +1143,20 @@ def _show(value: Any) -> str:
         return repr(shown)
     if value is None:
         return "nothing"
+    if isinstance(value, int) and abs(value) > MAX_INT:  # str() of a huge int is slow
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     if isinstance(value, bool):
         return str(value).lower()  # as YAML writes it
     if isinstance(value, (dict, list)):
         return f"a {_kind(value) if isinstance(value, list) else 'mapping'}"
     return repr(value)
+
+
+def _names(names: list[str], most: int = 8) -> str:
+    """A short list of names from a file, each shown as an escaped excerpt."""
+    shown = [_show(n) for n in names[:most]]
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(shown) + more
 
 
 def _num(number: float) -> str:

@@ -73,10 +73,12 @@ class Trace:
     def to_csv(self, path: str | Path | None = None) -> str:
         """The CSV of SPEC section 5 as text; also written to ``path`` when given."""
         from lrviz.render.data import csv_text
+        from lrviz.render.files import check_outputs, write_bytes
 
         text = csv_text(self)
-        if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+        if path is not None:  # by the rules of every lrviz output (render.files)
+            check_outputs([Path(path)], (Path(path).suffix.lower(),), "path")
+            write_bytes(Path(path), text.encode("utf-8"))
         return text
 
     def plot(self) -> Figure:

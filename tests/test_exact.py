@@ -396,8 +396,11 @@ def plateau_reference() -> Expected:
                      VAL_LOSS)
 
 
-def test_metric_from_csv_file_relative_to_the_yaml(tmp_path: Path) -> None:
+def test_metric_from_csv_file_relative_to_the_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_plateau(tmp_path)
+    monkeypatch.chdir(tmp_path)  # the log is beside the spec's folder, under the current one
     trace = lrviz.simulate(path)
     expected = plateau_reference()
     assert expected.metric is not None
@@ -476,7 +479,8 @@ def test_cli_rmsprop_with_momentum_flag(tmp_path: Path) -> None:
 
 
 def test_cli_yaml_with_metric_file(tmp_path: Path) -> None:
-    got = plot(tmp_path, str(write_plateau(tmp_path)))
+    # The log sits outside the spec's folder (and the current one): --allow-path lets it in.
+    got = plot(tmp_path, str(write_plateau(tmp_path)), "--allow-path", str(tmp_path / "logs"))
     spec = {"steps": 12, "steps_per_epoch": 2, "scheduler": {}}
     assert_columns(got, spec, plateau_reference(), momentum=False)
 

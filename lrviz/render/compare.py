@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
+import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from lrviz import __version__
 from lrviz.compare import SUMMARY_HEADER, Summary, wide_columns
-from lrviz.render import FIGURE_SUFFIXES, write_atomically
-from lrviz.render.data import column_cells
+from lrviz.render import FIGURE_SUFFIXES, escape
+from lrviz.render.data import write_json_document, write_table_csv
 from lrviz.render.figure import LOG_DECADES, METADATA, PALETTE, envelope, style_axes
+from lrviz.render.files import Writer, write_files
 from lrviz.trace import Trace
 
 if TYPE_CHECKING:
@@ -75,16 +76,15 @@ def figure(traces: Sequence[Trace], layout: str = "overlay", title: str | None =
 def summary_markdown(summaries: Sequence[Summary]) -> str:
     lines = ["| " + " | ".join(SUMMARY_HEADER) + " |",
              "|" + "|".join("---" if i < 2 else "---:" for i in range(len(SUMMARY_HEADER))) + "|"]
-    lines.extend("| " + " | ".join(s.row()) + " |" for s in summaries)
+    lines.extend("| " + " | ".join(escape.markdown(cell) for cell in s.row()) + " |"
+                 for s in summaries)
     return "\n".join(lines) + "\n"
 
 
 def wide_csv(traces: Sequence[Trace]) -> str:
-    cols = wide_columns(list(traces))
-    cells = [column_cells(values) for _, values in cols]
-    lines = [",".join(name for name, _ in cols)]
-    lines.extend(",".join(row) for row in zip(*cells, strict=True))
-    return "\n".join(lines) + "\n"
+    buffer = io.BytesIO()
+    write_table_csv(buffer, wide_columns(list(traces)))
+    return buffer.getvalue().decode("utf-8")
 
 
 def write_comparison(
@@ -94,23 +94,25 @@ def write_comparison(
     """Write the comparison to every path (figure, wide CSV, JSON, Markdown summary)."""
     import matplotlib
 
-    def write(path: Path, final: Path) -> None:
+    def figure_file(handle: BinaryIO, suffix: str) -> None:
+        with matplotlib.rc_context({"svg.hashsalt": "lrviz"}):
+            figure(traces, layout, title).savefig(handle, format=suffix[1:], dpi=150,
+                                                  metadata=METADATA[suffix])
+
+    def json_file(handle: BinaryIO) -> None:
+        meta = {"lrviz": __version__, "torch": traces[0].torch_version,
+                "specs": [t.spec.to_dict() for t in traces]}
+        head = {"meta": meta, "summary": [s.to_dict() for s in summaries]}
+        write_json_document(handle, head, wide_columns(list(traces)))
+
+    def writer(path: Path) -> Writer:
         suffix = path.suffix.lower()
         if suffix in FIGURE_SUFFIXES:
-            with matplotlib.rc_context({"svg.hashsalt": "lrviz"}):
-                figure(traces, layout, title).savefig(path, format=suffix[1:], dpi=150,
-                                                      metadata=METADATA[suffix])
-        elif suffix == ".csv":
-            path.write_text(wide_csv(traces), encoding="utf-8")
-        elif suffix == ".json":
-            series = {name: [None if v != v else v for v in values.tolist()]
-                      for name, values in wide_columns(list(traces))}
-            meta = {"lrviz": __version__, "torch": traces[0].torch_version,
-                    "specs": [t.spec.to_dict() for t in traces]}
-            payload = {"meta": meta, "summary": [s.to_dict() for s in summaries],
-                       "series": series}
-            path.write_text(json.dumps(payload) + "\n", encoding="utf-8")
-        else:
-            path.write_text(summary_markdown(summaries), encoding="utf-8")
+            return lambda handle: figure_file(handle, suffix)
+        if suffix == ".csv":
+            return lambda handle: write_table_csv(handle, wide_columns(list(traces)))
+        if suffix == ".json":
+            return json_file
+        return lambda handle: handle.write(summary_markdown(summaries).encode("utf-8"))
 
-    return write_atomically(paths, write)
+    return write_files([(path, writer(path)) for path in paths])

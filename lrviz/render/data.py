@@ -1,16 +1,26 @@
-"""Data files: CSV, JSON and Markdown, with floats that read back to the same float."""
+"""Data files: CSV, JSON and Markdown, with floats that read back to the same float.
+
+Each writer takes an open binary file and writes the columns in chunks of rows, so
+memory stays near the trace's own arrays however long the run.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
 from lrviz import __version__
+from lrviz.render import escape
 from lrviz.trace import Trace
+
+CHUNK_ROWS = 65_536  # rows turned into text at a time
 
 
 def column_cells(values: np.ndarray) -> list[str]:
@@ -20,18 +30,41 @@ def column_cells(values: np.ndarray) -> list[str]:
     return ["" if v != v else repr(v) for v in values.tolist()]
 
 
+@contextmanager
+def text_file(handle: BinaryIO) -> Iterator[IO[str]]:
+    """``handle`` as UTF-8 text with ``\\n`` line ends, flushed (and left open) at the end."""
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+    try:
+        yield text
+    finally:
+        text.flush()
+        text.detach()
+
+
+def write_table_csv(handle: BinaryIO, columns: Sequence[tuple[str, np.ndarray]]) -> None:
+    """Columns of equal length as CSV: a header of names (made safe for spreadsheets),
+    then the values, a chunk of rows at a time."""
+    with text_file(handle) as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([escape.csv_cell(name) for name, _ in columns])
+        length = len(columns[0][1]) if columns else 0
+        for start in range(0, length, CHUNK_ROWS):
+            cells = [column_cells(values[start:start + CHUNK_ROWS]) for _, values in columns]
+            writer.writerows(zip(*cells, strict=True))
+
+
 def csv_text(trace: Trace, rows: np.ndarray | None = None) -> str:
     """The trace as CSV text (SPEC section 5), every row or only ``rows``."""
+    buffer = io.BytesIO()
+    write_csv(trace, buffer, rows)
+    return buffer.getvalue().decode("utf-8")
+
+
+def write_csv(trace: Trace, handle: BinaryIO, rows: np.ndarray | None = None) -> None:
     cols = trace.columns()
-    names = [name for name, _ in cols]
-    cells = [column_cells(values if rows is None else values[rows]) for _, values in cols]
-    lines = [",".join(names)]
-    lines.extend(",".join(row) for row in zip(*cells, strict=True))
-    return "\n".join(lines) + "\n"
-
-
-def write_csv(trace: Trace, path: Path, rows: np.ndarray | None = None) -> None:
-    path.write_text(csv_text(trace, rows), encoding="utf-8")
+    if rows is not None:
+        cols = [(name, values[rows]) for name, values in cols]
+    write_table_csv(handle, cols)
 
 
 def meta(trace: Trace) -> dict[str, Any]:
@@ -39,18 +72,41 @@ def meta(trace: Trace) -> dict[str, Any]:
     return {"lrviz": __version__, "torch": trace.torch_version, "spec": trace.spec.to_dict()}
 
 
-def write_json(trace: Trace, path: Path) -> None:
-    series = {}
-    for name, values in trace.columns():
-        items = values.tolist()
-        if values.dtype.kind == "f":
-            items = [None if math.isnan(v) else v for v in items]
-        series[name] = items
-    payload = {"meta": meta(trace), "series": series}
-    path.write_text(json.dumps(payload) + "\n", encoding="utf-8")
+def finite(value: Any) -> Any:
+    """``value`` with every float that is NaN or infinite as None (JSON's null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
-def write_markdown(trace: Trace, path: Path, rows: np.ndarray | None = None) -> None:
+def write_json_document(handle: BinaryIO, head: dict[str, Any],
+                        series: Sequence[tuple[str, np.ndarray]]) -> None:
+    """``{**head, "series": {name: [values]}}``, the series written a chunk at a time.
+
+    Strict JSON: a value that is NaN or infinite (an lr that overflowed) is null.
+    The bytes equal ``json.dumps`` of the whole document.
+    """
+    with text_file(handle) as out:
+        head_text = json.dumps(finite(head), allow_nan=False)
+        out.write(head_text[:-1] + (", " if head else "") + '"series": {')
+        for i, (name, values) in enumerate(series):
+            out.write((", " if i else "") + json.dumps(name) + ": [")
+            for start in range(0, len(values), CHUNK_ROWS):
+                items = finite(values[start:start + CHUNK_ROWS].tolist())
+                out.write((", " if start else "") + json.dumps(items, allow_nan=False)[1:-1])
+            out.write("]")
+        out.write("}}\n")
+
+
+def write_json(trace: Trace, handle: BinaryIO) -> None:
+    write_json_document(handle, {"meta": meta(trace)}, trace.columns())
+
+
+def write_markdown(trace: Trace, handle: BinaryIO, rows: np.ndarray | None = None) -> None:
     """``rows``, by default the change points, as a Markdown table with the events."""
     from lrviz.events import events
     from lrviz.render.table import markdown, select_rows
@@ -58,4 +114,4 @@ def write_markdown(trace: Trace, path: Path, rows: np.ndarray | None = None) -> 
     marks = events(trace.spec, trace)
     if rows is None:
         rows, _ = select_rows(trace, marks)
-    path.write_text(markdown(trace, rows, marks), encoding="utf-8")
+    handle.write(markdown(trace, rows, marks).encode("utf-8"))

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lrviz.events import Event
+from lrviz.render import escape
 from lrviz.trace import Trace
 
 # Beyond this many change points (a cosine changes at every step) the default table is
@@ -23,11 +24,12 @@ def select_rows(trace: Trace, marks: list[Event], every: int | None = None,
     if everything:
         return np.arange(trace.steps), None
     if every is not None:
-        rows = np.arange(0, trace.steps, every)
+        rows = np.arange(0, trace.steps, min(every, trace.steps))
         return np.union1d(rows, [trace.steps - 1]), None
     changes = trace.change_rows()
     if len(changes) <= MAX_DEFAULT_ROWS:  # with the events that left the lr alone
-        return np.union1d(changes, [e.step for e in marks if e.step < trace.steps]), None
+        at = np.array([e.step for e in marks if e.step < trace.steps], dtype=np.int64)
+        return np.union1d(changes, at), None
     keep = {int(changes[0]), int(changes[-1])} | {e.step for e in marks if e.step < trace.steps}
     room = max(2, MAX_DEFAULT_ROWS - len(keep))
     keep |= {int(i) for i in changes[np.linspace(0, len(changes) - 1, room).astype(int)]}
@@ -86,5 +88,7 @@ def markdown(trace: Trace, rows: np.ndarray, marks: list[Event]) -> str:
     header, body = cells(trace, rows, marks)
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join("---:" if h != "event" else "---" for h in header) + "|"]
-    lines.extend("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in body)
+    # Event labels may carry spec text (a class name): escaped like every spec text.
+    lines.extend("| " + " | ".join([*row[:-1], escape.markdown(row[-1])]) + " |"
+                 for row in body)
     return "\n".join(lines) + "\n"

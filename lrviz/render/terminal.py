@@ -36,8 +36,9 @@ def braille_lines(trace: Trace, width: int, height: int, log: bool = False) -> l
     dots_x, dots_y = 2 * width, 4 * height
     cells = np.zeros((height, width), dtype=np.int64)
     owner = np.full((height, width), -1)
-    data = _scale(trace.lrs, log)
-    low, high = float(np.nanmin(data)), float(np.nanmax(data))
+    with np.errstate(all="ignore"):
+        data = _scale(trace.lrs, log)
+    low, high = _finite_range(data)  # an lr that overflowed to inf is left out
     span = high - low or 1.0
     bounds = np.linspace(0, trace.steps, dots_x + 1).astype(int)
 
@@ -49,6 +50,10 @@ def braille_lines(trace: Trace, width: int, height: int, log: bool = False) -> l
         for col in range(dots_x):
             start, stop = bounds[col], max(bounds[col + 1], bounds[col] + 1)
             chunk = row[min(start, trace.steps - 1):stop]
+            chunk = chunk[np.isfinite(chunk)]
+            if not chunk.size:
+                previous = None
+                continue
             top, bottom = dot_row(chunk.max()), dot_row(chunk.min())
             if previous is not None:
                 top, bottom = min(top, previous), max(bottom, previous)
@@ -72,8 +77,7 @@ def render(trace: Trace, console: Console, height: int = 12, log: bool = False) 
     """Print the curve with a y axis (lr values) and an x axis (steps) to ``console``."""
     width = max(20, console.width - _LABEL_WIDTH - 8)
     lines = braille_lines(trace, width, height, log)
-    values = trace.lrs
-    low, high = float(values.min()), float(values.max())
+    low, high = _finite_range(trace.lrs)
     ticks = {0: high, height // 2: _middle(low, high, log), height - 1: low}
     spec = trace.spec
     console.print(Text(spec.title or f"{spec.name}: {spec.scheduler.type}", style="bold"))
@@ -91,6 +95,11 @@ def render(trace: Trace, console: Console, height: int = 12, log: bool = False) 
     console.print(" " * (_LABEL_WIDTH + 1) + "".join(row))
     if log:
         console.print(" " * (_LABEL_WIDTH + 2) + "(lr axis logarithmic)")
+
+
+def _finite_range(values: np.ndarray) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
 
 
 def _middle(low: float, high: float, log: bool) -> float:

@@ -1,0 +1,100 @@
+"""Every file lrviz reads, read by one rule (the path policy of the untrusted-specs docs).
+
+A spec is untrusted, so a file it names (a metric log, and later a config's base file
+or a logged run) is read only
+
+- under the spec's own folder or the current folder, after resolving links, or under a
+  folder the user allowed with ``--allow-path``;
+- if it is a regular file: never a FIFO (which would hang), a device (``/dev/zero``
+  never ends) or a folder;
+- up to a size fixed before reading, so a refusal is quick.
+
+Paths the user types on the command line (the spec itself, ``--metric-file``) are the
+user's own choice: they skip the folder rule, but not the others.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+from lrviz.errors import SpecError
+
+MAX_SPEC_BYTES = 1 << 20  # a spec; long metric logs belong in a metric file
+MAX_DATA_BYTES = 64 << 20  # a metric file: about four million logged values
+
+
+def read_text(
+    path: str | Path,
+    *,
+    what: str,
+    where: str,
+    limit: int,
+    roots: Sequence[str | Path] | None = None,
+) -> str:
+    """The UTF-8 text of the file at ``path``, by the rules above.
+
+    ``what`` names the file in messages ("spec file", "metric file"), ``where`` is the
+    key or flag that named it, ``roots`` the folders it must resolve under (None: any).
+    Every problem is a one-line :class:`SpecError` that never quotes the file.
+    """
+    path = Path(path)
+    # The path is named in messages unless the place of the error already is the path.
+    named = f" {path}" if where != str(path) else ""
+    try:
+        real = os.path.realpath(path)
+        if roots is not None and not any(_within(real, root) for root in roots):
+            raise SpecError(
+                f"the {what}{named} is outside the spec's folder and the current folder; "
+                "lrviz reads files only there (--allow-path DIR allows another folder)", where)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(real, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise SpecError(f"no such file:{named}" if named else f"no such {what}", where) from None
+    except IsADirectoryError:
+        raise SpecError(f"is a folder{named}; expected a {what}", where) from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SpecError(f"cannot read the {what}{named} ({reason})", where) from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise SpecError(f"is a folder{named}; expected a {what}", where)
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError(f"not a regular file{named}; expected a {what}", where)
+        if info.st_size > limit:
+            raise SpecError(f"the {what}{named} has {_bytes(info.st_size)}; expected at most "
+                            f"{_bytes(limit)}", where)
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # it grew while being read
+        raise SpecError(f"the {what}{named} is over {_bytes(limit)}", where)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"the {what}{named} is not UTF-8 text (byte {exc.start})",
+                        where) from None
+
+
+def spec_roots(spec_file: str | Path | None, allowed: Sequence[str | Path] = ()) -> list[str]:
+    """The folders a spec may name files in: its own folder, the current folder, and
+    those the user allowed."""
+    roots = [os.getcwd(), *(os.fspath(p) for p in allowed)]
+    if spec_file is not None:
+        roots.insert(0, os.path.dirname(os.path.realpath(spec_file)))
+    return [os.path.realpath(r) for r in roots]
+
+
+def _within(real: str, root: str | Path) -> bool:
+    root = os.path.realpath(root)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}"
+        size /= 1024
+    return f"{size:.0f} TB"
