@@ -463,6 +463,16 @@ def list_(
             print_plot_help(catalog.lookup(name, name), name)
 
 
+def _completion_request_ok() -> bool:
+    """Whether the shell's completion request is one Typer can answer."""
+    words = os.environ.get("COMP_WORDS", "")
+    try:
+        cword = int(os.environ.get("COMP_CWORD", "0"))
+    except ValueError:
+        return False
+    return 0 <= cword <= len(words.split()) and len(words) <= 100_000
+
+
 def main() -> None:
     """Entry point of the ``lrviz`` console script.
 
@@ -473,6 +483,8 @@ def main() -> None:
         from typer._click.exceptions import UsageError
     except ImportError:
         from click.exceptions import UsageError  # type: ignore[assignment]
+    if os.environ.get("_LRVIZ_COMPLETE") and not _completion_request_ok():
+        sys.exit(0)  # a shell asking nonsense gets no completions, not a traceback
     raise_on_sigterm()  # so that an interrupted write cleans up after itself
     # What a spec does to numpy or matplotlib (an overflow, a glyph a font lacks) is
     # reported by lrviz in its own words, or not at all: never as library warnings.

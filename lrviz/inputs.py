@@ -58,8 +58,8 @@ def read_text(
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SpecError(f"cannot read the {what}{named} ({reason})", where) from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    try:
+        info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
             raise SpecError(f"is a folder{named}; expected a {what}", where)
         if not stat.S_ISREG(info.st_mode):
@@ -67,7 +67,10 @@ def read_text(
         if info.st_size > limit:
             raise SpecError(f"the {what}{named} has {_bytes(info.st_size)}; expected at most "
                             f"{_bytes(limit)}", where)
-        data = handle.read(limit + 1)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:  # it grew while being read
         raise SpecError(f"the {what}{named} is over {_bytes(limit)}", where)
     try:

@@ -277,6 +277,10 @@ def _safe_yaml(text: str, source: str) -> Any:
                     total += expanded(key, inner) + expanded(value, inner)
             elif isinstance(n, yaml.SequenceNode):
                 total += sum(expanded(item, f"{path}[{i}]") for i, item in enumerate(n.value))
+            elif n.tag.endswith(":int") and len(n.value) > 20:  # before Python parses it
+                where = f"{source}: {path}" if path else source
+                raise SpecError(f"expected a number, got an integer of {len(n.value)} digits",
+                                where)
             sizes[id(n)] = total
             if total > MAX_YAML_VALUES:  # said at the innermost value that is too big
                 where = f"{source}: {path}" if path else source
