@@ -79,7 +79,13 @@ def _boundary(debug: bool) -> Iterator[None]:
     """Turn every failure into one line on stderr and an exit code (SPEC section 6)."""
     debug = debug or bool(os.environ.get("LRVIZ_DEBUG"))
     try:
-        yield
+        with warnings.catch_warnings():
+            # What a spec does to numpy or matplotlib (an overflow, a glyph a font lacks)
+            # lrviz reports in its own words (check's findings), never as library warnings;
+            # torch's warnings are recorded by the engine itself.
+            warnings.filterwarnings("ignore", module=r"(matplotlib|numpy)(\.|$)")
+            warnings.filterwarnings("ignore", category=RuntimeWarning)
+            yield
     except LrvizError as exc:
         if debug:
             raise
@@ -486,10 +492,6 @@ def main() -> None:
     if os.environ.get("_LRVIZ_COMPLETE") and not _completion_request_ok():
         sys.exit(0)  # a shell asking nonsense gets no completions, not a traceback
     raise_on_sigterm()  # so that an interrupted write cleans up after itself
-    # What a spec does to numpy or matplotlib (an overflow, a glyph a font lacks) is
-    # reported by lrviz in its own words, or not at all: never as library warnings.
-    warnings.filterwarnings("ignore", module=r"(matplotlib|numpy)(\.|$)")
-    warnings.filterwarnings("ignore", category=RuntimeWarning)
     try:
         code = app(standalone_mode=False)
     except UsageError as exc:

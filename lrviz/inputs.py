@@ -65,14 +65,14 @@ def read_text(
         if not stat.S_ISREG(info.st_mode):
             raise SpecError(f"not a regular file{named}; expected a {what}", where)
         if info.st_size > limit:
-            raise SpecError(f"the {what}{named} has {_bytes(info.st_size)}; expected at most "
-                            f"{_bytes(limit)}", where)
+            raise SpecError(f"the {what}{named} has {size_text(info.st_size)}; expected at most "
+                            f"{size_text(limit)}", where)
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(limit + 1)
     finally:
         os.close(fd)
     if len(data) > limit:  # it grew while being read
-        raise SpecError(f"the {what}{named} is over {_bytes(limit)}", where)
+        raise SpecError(f"the {what}{named} is over {size_text(limit)}", where)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -94,7 +94,8 @@ def _within(real: str, root: str | Path) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _bytes(count: int) -> str:
+def size_text(count: int) -> str:
+    """A byte count as people read it: ``1 MB``."""
     size = float(count)
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024:

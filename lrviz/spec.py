@@ -574,7 +574,8 @@ def build_spec(
         several = f" of {groups} param groups" if groups > 1 else ""
         raise check.fail(
             "steps",
-            f"{steps} steps{several} would need about {_bytes(steps * 8 * (2 * groups + 1))} "
+            f"{steps} steps{several} would need about "
+            f"{inputs.size_text(steps * 8 * (2 * groups + 1))} "
             f"of memory; the cap is {max_steps} steps of one group (raise it with --max-steps)",
         )
 
@@ -1165,12 +1166,3 @@ def _names(names: list[str], most: int = 8) -> str:
 
 def _num(number: float) -> str:
     return repr(int(number)) if float(number).is_integer() else repr(float(number))
-
-
-def _bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}"
-        size /= 1024
-    return f"{size:.0f} TB"

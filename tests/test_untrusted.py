@@ -277,6 +277,7 @@ def test_overflowing_lr_writes_valid_outputs(runner: CliRunner, site: Path) -> N
     args = ["plot", "exponential", "--gamma", "10", "--steps", "400", "--terminal"]
     result = runner.invoke(app, [*args, *(a for o in outs for a in ("-o", o))])
     assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr  # no numpy or matplotlib noise
     data = json.loads((site / "x.json").read_text(), parse_constant=_no_constants)
     assert data["series"]["lr"][-1] is None  # inf is written as null
     assert (site / "x.csv").read_text().splitlines()[-1].endswith(",inf")
