@@ -202,6 +202,8 @@ def render_reports(reports: list[Report], fmt: str, console: Console) -> None:
                 soft_wrap=True,
                 highlight=False,
             )
+    if not reports:  # every spec was refused, each with its own error line
+        return
     totals = [sum(r.count(s) for r in reports) for s in SEVERITIES]
     parts = [f"{n} {s}{'' if n == 1 else 's'}" for n, s in zip(totals, SEVERITIES, strict=True)]
     specs = f"{len(reports)} spec{'' if len(reports) == 1 else 's'}"
