@@ -57,7 +57,8 @@ class _FreeCommand(typer.core.TyperCommand):
         from lrviz.flags import TABLE_FLAGS, complete
 
         extra = TABLE_FLAGS if self.name == "table" else ()
-        return [CompletionItem(word) for word in complete(list(ctx.args), incomplete, extra)]
+        words = complete(list(ctx.args), incomplete, extra, self.name or "plot")
+        return [CompletionItem(word) for word in words]
 
 
 def _complete_scheduler(incomplete: str) -> list[str]:
@@ -131,8 +132,8 @@ def _simulate(inv: Invocation) -> Trace:
     from lrviz.api import spec_from_invocation
     from lrviz.engine import simulate
 
+    spec = spec_from_invocation(inv)  # a bad value is refused before torch is imported
     _lean_torch()
-    spec = spec_from_invocation(inv)
     for note in spec.notes:
         _say("note", note)
     if spec.steps < PROGRESS_STEPS or not _show_progress():
@@ -157,12 +158,16 @@ def _parse(ctx: typer.Context, command: str, extra: tuple[RunFlag, ...] = (),
     """Parse a free-form command line; print its help and return None when asked."""
     from lrviz import flags
 
-    inv = flags.parse(list(ctx.args), extra)
-    if inv.help or inv.target is None:
+    inv = flags.parse(list(ctx.args), extra, command)
+    if inv.help:
         from lrviz.render.help import print_plot_help
 
         print_plot_help(inv.scheduler, inv.target, command, extra, about)
         return None
+    if inv.target is None:  # a usage error, as a missing argument is for every command
+        sys.stderr.write(f"Usage: lrviz {command} SCHEDULER|SPEC.yaml [OPTIONS]\n")
+        raise SpecError(f"missing SCHEDULER|SPEC.yaml (`lrviz {command} --help` lists the "
+                        "schedulers and options)", command)
     return inv
 
 
