@@ -181,6 +181,37 @@ def test_steps_and_epochs_together_are_refused(runner: CliRunner) -> None:
                           "not both"
 
 
+def test_epoch_stepped_runs_speak_of_epochs(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["table", str(CONFIGS / "warmup_plateau.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "warmup ends (5 epochs)" in result.stdout
+    assert "no improvement for 5 epochs: lr 0.1 -> 0.05" in result.stdout
+    assert " steps" not in result.stdout
+
+
+def test_figure_labels_say_epochs_and_step_runs_still_say_steps() -> None:
+    import lrviz
+    from lrviz.events import events
+    from lrviz.render.figure import figure
+
+    trace = lrviz.simulate(str(CONFIGS / "warmup_plateau.yaml"))
+    texts = [t.get_text() for ax in figure(trace).axes for t in ax.texts]
+    assert any("warmup ends (5 epochs)" in t for t in texts), texts
+    by_step = {"steps": 40, "warmup": {"steps": 1}, "scheduler": {
+        "type": "SequentialLR", "milestones": [5],
+        "schedulers": [{"type": "LinearLR", "total_iters": 3}, {"type": "StepLR", "step_size": 9}]}}
+    labels = [e.label for e in events(lrviz.as_spec(by_step))]
+    assert "warmup ends (1 step)" in labels
+    assert "LinearLR: end of the 3-step ramp" in labels
+    by_epoch = {**by_step, "steps_per_epoch": 2, "steps": 80}
+    by_epoch["scheduler"] = {**by_step["scheduler"], "interval": "epoch"}  # type: ignore[dict-item]
+    labels = [e.label for e in events(lrviz.as_spec(by_epoch))]
+    assert "warmup ends (1 epoch)" in labels
+    assert "LinearLR: end of the 3-epoch ramp" in labels
+    plateau = lrviz.simulate({"steps": 40, "scheduler": {"type": "plateau", "patience": 2}})
+    assert any("no improvement for 3 steps" in e.label for e in events(plateau.spec, plateau))
+
+
 # --- 13. help and edges -----------------------------------------------------------------------
 
 
