@@ -275,3 +275,45 @@ def test_a_bad_number_is_refused_before_torch_is_imported(tmp_path: Path) -> Non
     assert done.stdout.split() == ["2", "False"]
     assert done.stderr.strip() == "error: --t-max: expected a number, got 'abc'"
     assert time.perf_counter() - start < 10  # generous: the machine is shared
+
+
+@pytest.mark.parametrize(("command", "usage", "shown"), [
+    ("check", "check [OPTIONS] SPEC.yaml...", ["--format text|json"]),
+    ("compare", "compare [OPTIONS] SPEC.yaml...",
+     ["-o, --output FILE", "--layout overlay|grid", "--steps N", "--sweep KEY=V1,V2,...",
+      "--title TEXT"]),
+    ("gallery", "gallery [OPTIONS] [DIR]", ["-o, --output OUTDIR"]),
+    ("list", "list [OPTIONS] [NAME]", ["NAME"]),
+    ("schema", "schema [OPTIONS]", []),
+])
+def test_help_shows_metavars_not_python_types(runner: CliRunner, command: str, usage: str,
+                                              shown: list[str]) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert usage in result.stdout.splitlines()[0]
+    for text in shown:
+        assert text in result.stdout, text
+    for python in ("<str>", "<int>", "<path>", "list[", "<list", "{SPEC"):
+        assert python not in result.stdout, python
+
+
+def test_custom_class_help_is_its_own_docstring_or_nothing(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "mine.py").write_text(
+        "from torch.optim.lr_scheduler import LRScheduler, StepLR\n\n"
+        "class Bare(LRScheduler):\n"
+        "    def get_lr(self):\n"
+        "        return [g['lr'] for g in self.optimizer.param_groups]\n\n"
+        "class Said(StepLR):\n"
+        "    '''Step, but said.\n\n    More text.'''\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "mine", raising=False)
+    bare = runner.invoke(app, ["plot", "mine:Bare", "--allow-import", "--help"])
+    assert bare.exit_code == 0, bare.output
+    assert bare.stdout.splitlines()[2] == "mine.Bare"
+    assert "Adjusts" not in bare.stdout and "learning rate" not in bare.stdout.lower()
+    said = runner.invoke(app, ["list", "mine:Said"])
+    assert said.exit_code == 2  # list never imports
+    said = runner.invoke(app, ["plot", "mine:Said", "--allow-import", "--help"])
+    assert said.stdout.splitlines()[2] == "mine.Said: Step, but said."

@@ -87,7 +87,7 @@ def print_plot_help(
         known = target is None or catalog.find(target) is not None
         what = (sched.aliases[0] if sched.aliases else sched.name) if known else target
         out.print(f"Usage: lrviz {command} {what} [OPTIONS] {usage_o}\n")
-        about_class = sched.help.rstrip(".")
+        about_class = _class_help(sched).rstrip(".")
         out.print(f"{sched.origin}: {about_class}." if about_class else f"{sched.origin}")
         if sched.composite:
             out.print("Its nested schedulers are written as a `schedulers:` list in a YAML spec.")
@@ -114,6 +114,20 @@ def print_plot_help(
     for f in mine:
         own.add_row(_spelled(f), f.help)
     out.print(own)
+
+
+def _class_help(sched: catalog.Scheduler) -> str:
+    """The scheduler's one-line help; for a class of the user's own, the first line of its
+    own docstring or nothing (never the torch base class's, which it would inherit)."""
+    if catalog.find(sched.name) is not None:
+        return sched.help
+    import sys
+
+    cls = getattr(sys.modules.get(sched.module), sched.attr, None)  # imported by lookup
+    doc = cls.__dict__.get("__doc__") if isinstance(cls, type) else None
+    if not isinstance(doc, str) or not doc.strip():
+        return ""
+    return doc.strip().splitlines()[0].strip()
 
 
 def _spelled(flag: RunFlag) -> str:
