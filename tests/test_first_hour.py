@@ -317,3 +317,20 @@ def test_custom_class_help_is_its_own_docstring_or_nothing(
     assert said.exit_code == 2  # list never imports
     said = runner.invoke(app, ["plot", "mine:Said", "--allow-import", "--help"])
     assert said.stdout.splitlines()[2] == "mine.Said: Step, but said."
+
+
+def test_readme_names_every_commands_own_option() -> None:
+    from lrviz import flags
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for flag in (*flags.RUN_FLAGS, *flags.FIGURE_FLAGS, *flags.TABLE_FLAGS):
+        assert f"`{flag.flag}" in readme or f"/{flag.flag}`" in readme, flag.flag
+    assert "`code` takes `-o FILE.py`" in readme
+
+
+def test_completion_offers_only_the_commands_options() -> None:
+    from lrviz.flags import complete
+
+    assert complete(["step"], "--d", command="table") == ["--debug"]
+    assert complete(["step"], "--d", command="plot") == ["--debug", "--dpi"]
+    assert complete(["step"], "--e", command="code") == ["--epochs"]
