@@ -155,7 +155,7 @@ def _simulate(inv: Invocation) -> Trace:
     from lrviz.api import spec_from_invocation
     from lrviz.engine import simulate
 
-    spec = spec_from_invocation(inv)  # a bad value is refused before torch is imported
+    spec = spec_from_invocation(inv)  # refused, if at all, before torch is imported
     _lean_torch()
     for note in spec.notes:
         _say("note", note)
