@@ -539,3 +539,18 @@ def test_plot_warns_of_a_ramp_of_zero_length(tmp_path: Path) -> None:
     assert ("warning: LinearLR with total_iters 0 never ramps: torch holds the lr at "
             "start_factor (0.1) times the initial lr for the whole run and never reaches "
             "end_factor (1) (step 0)") in result.stderr
+
+
+def test_nested_composite_that_cannot_be_compared_is_still_said() -> None:
+    # inside a ChainedScheduler the lr mixes other factors: no step, but the warning
+    finding = only(run({"steps": 20, "scheduler": {
+        "type": "ChainedScheduler", "schedulers": [
+            {"type": "ExponentialLR", "gamma": 0.99},
+            {"type": "SequentialLR", "milestones": [100], "schedulers": [
+                {"type": "ChainedScheduler", "schedulers": [
+                    {"type": "LinearLR", "start_factor": 0.5, "total_iters": 4},
+                    {"type": "ExponentialLR", "gamma": 0.9}]},
+                {"type": "ConstantLR", "factor": 1.0, "total_iters": 1}]}]}}),
+        "nested-composite-early")
+    assert (finding.step, finding.param) == (None, "scheduler.schedulers[1].schedulers[0]")
+    assert finding.message.endswith("one step ahead of the same ChainedScheduler alone")
