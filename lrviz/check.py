@@ -47,6 +47,12 @@ CODES: dict[str, str] = {
     "lr-negative": "the lr becomes negative",
     "lr-zero": "the lr is 0 at some steps (every step: error; the first or last one only: "
                "info)",
+    "lr-collapses": "the lr falls below a millionth of its peak early and stays there: a "
+                    "decay far too fast (often one meant per epoch, stepped per batch)",
+    "ramp-of-zero-length": "LinearLR/ConstantLR with total_iters 0: torch holds the start "
+                           "factor for the whole run",
+    "nested-composite-early": "a composite first in SequentialLR runs one step ahead: torch "
+                              "steps the schedulers inside it once more when it is built",
     "warmup-never-ends": "a LinearLR/ConstantLR warmup outlasts the run or is cut by a milestone",
     "decay-unfinished": "a LinearLR/PolynomialLR decay outlasts the steps it gets",
     "onecycle-unfinished": "OneCycleLR's cycle is longer than the steps it gets",
@@ -55,7 +61,8 @@ CODES: dict[str, str] = {
     "cosine-unfinished": "T_max is longer than the steps the cosine gets",
     "eta-min-above-lr": "eta_min is above a param group's initial lr",
     "gamma-above-one": "gamma > 1 makes the lr (or CyclicLR's amplitude) grow",
-    "gamma-one": "gamma is 1, so the scheduler does nothing",
+    "gamma-one": "gamma is 1, so the scheduler does nothing (CyclicLR exp_range: it is "
+                 "triangular)",
     "duplicate-milestones": "a milestone listed twice (MultiStepLR: gamma twice; "
                             "SequentialLR: a scheduler never runs)",
     "unsorted-milestones": "milestones out of order (harmless for MultiStepLR, "
@@ -202,6 +209,8 @@ def render_reports(reports: list[Report], fmt: str, console: Console) -> None:
                 soft_wrap=True,
                 highlight=False,
             )
+    if not reports:  # every spec was refused, each with its own error line
+        return
     totals = [sum(r.count(s) for r in reports) for s in SEVERITIES]
     parts = [f"{n} {s}{'' if n == 1 else 's'}" for n, s in zip(totals, SEVERITIES, strict=True)]
     specs = f"{len(reports)} spec{'' if len(reports) == 1 else 's'}"
@@ -423,6 +432,163 @@ def lr_values(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
             yield Finding(WARNING, "lr-zero",
                           f"{lr_of(group)} is 0 at {count} of {trace.steps} steps, first at "
                           f"step {row}: those steps learn nothing", row, param, fix)
+
+
+# An lr under this fraction of its peak moves the weights by nothing that matters: about
+# float32's resolution relative to 1 (1.2e-7) is already lost in most updates.
+COLLAPSE = 1e-6
+# ... and a schedule that ends there (a cosine or a linear decay to 0) only brushes it in
+# its last rows; a collapse holds for more of the run than this fraction.
+COLLAPSE_SHARE = 0.05
+
+
+@check
+def lr_collapses(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """The lr falls under a millionth of its peak long before the end: training stalls.
+
+    The commonest cause is a decay written in epochs but stepped every batch (StepLR
+    step_size 3 with 100 steps an epoch is a hundredth of a millionth by step 24).
+    Exactly 0, negative and non-finite values are :func:`lr_values`' findings.
+    """
+    import numpy as np
+
+    if trace is None or trace.steps < 2:
+        return
+    for g in range(trace.groups):
+        lr = trace.lrs[g]
+        finite = lr[np.isfinite(lr)]
+        peak = float(finite.max()) if finite.size else 0.0
+        if peak <= 0:
+            continue
+        under = np.isfinite(lr) & (lr < peak * COLLAPSE)
+        rows = np.flatnonzero(under)
+        if not rows.size or rows[0] == 0 or lr[rows[0]] <= 0:
+            continue
+        if rows.size <= COLLAPSE_SHARE * trace.steps:
+            continue
+        row = int(rows[0])
+        node, param = _culprit(spec, row)
+        group = f" of param group {g}" if trace.groups > 1 else ""
+        fix = ("decay more slowly (a gamma closer to 1, fewer or later decays), or give it a "
+               "floor")
+        # ReduceLROnPlateau's cuts follow the metric: with a synthetic one, only a may-be
+        synthetic = node.info.plateau and spec.metric is not None \
+            and "generator" in spec.metric.source
+        if node.info.plateau:
+            param = _join(node.path, "min_lr")
+            fix = "set min_lr, a floor ReduceLROnPlateau does not cut below"
+        elif spec.interval == "step" and spec.steps_per_epoch > 1:
+            what = _LENGTH_PARAM.get(node.type, "its lengths")
+            fix = (f"{node.type} steps every training step, {spec.steps_per_epoch} times an "
+                   f"epoch: if {what} counts epochs, set scheduler.interval: epoch "
+                   "(--interval epoch)")
+            param = "scheduler.interval"
+        yield Finding(
+            INFO if synthetic else WARNING, "lr-collapses",
+            f"the lr{group} collapses: from step {row} it is below {COLLAPSE:g} of its peak "
+            f"({_num(float(lr[row]))} against {_num(peak)}) for {rows.size} of {trace.steps} "
+            "steps, which then learn next to nothing"
+            + (" (with the synthetic metric lrviz fed)" if synthetic else ""),
+            row, param, fix,
+        )
+        return  # one group says it; the others usually collapse with it
+
+
+# What a schedule's pace is written in, to ask whether it was meant in epochs.
+_LENGTH_PARAM = {"StepLR": "step_size", "MultiStepLR": "milestones", "ExponentialLR": "gamma",
+                 "CosineAnnealingLR": "T_max", "CosineAnnealingWarmRestarts": "T_0",
+                 "LinearLR": "total_iters", "ConstantLR": "total_iters",
+                 "PolynomialLR": "total_iters", "CyclicLR": "step_size_up",
+                 "MultiplicativeLR": "lr_lambda", "LambdaLR": "lr_lambda"}
+
+
+@check
+def ramp_of_zero_length(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """LinearLR or ConstantLR with ``total_iters: 0``: the ramp never happens.
+
+    torch applies start_factor (ConstantLR: factor) at construction and, with no steps to
+    ramp over, never changes it: the lr is held there for the whole run.
+    """
+    for span in _running(spec):
+        node, p = span.node, span.node.params
+        if node.type not in ("LinearLR", "ConstantLR") or p.get("total_iters", 5) != 0:
+            continue
+        if node.type == "LinearLR":
+            start, end = p.get("start_factor", 1 / 3), p.get("end_factor", 1.0)
+            if start == end:
+                continue
+            what = (f"LinearLR with total_iters 0 never ramps: torch holds the lr at "
+                    f"start_factor ({_num(start)}) times the initial lr for the whole run and "
+                    f"never reaches end_factor ({_num(end)})")
+            fix = "set total_iters to the ramp's length in scheduler steps (>= 1)"
+        else:
+            factor = p.get("factor", 1 / 3)
+            if factor == 1:
+                continue
+            what = (f"ConstantLR with total_iters 0 never ends: torch holds the lr at factor "
+                    f"({_num(factor)}) times the initial lr for the whole run")
+            fix = "set total_iters to the scheduler steps the factor should last (>= 1)"
+        first = _row(spec, span, 0)
+        yield Finding(WARNING, "ramp-of-zero-length", what, first,
+                      _join(node.path, "total_iters"), fix)
+
+
+@check
+def nested_composite(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """A ChainedScheduler or SequentialLR as the first scheduler of a SequentialLR.
+
+    SequentialLR's constructor undoes its children's initial steps and then steps the
+    first child once more; a composite child passes that step on to the schedulers inside
+    it, which then run one step ahead of the same composite built alone (torch 2.13; a
+    composite at a later milestone crashes instead, which ``crash`` reports).
+    """
+    spans = _spans(spec)
+    for span in spans:
+        node = span.node
+        if node.type != "SequentialLR" or not node.children:
+            continue
+        child = node.children[0]
+        inner = next((s for s in spans if s.node is child), None)
+        if not child.info.composite or inner is None or inner.length == 0:
+            continue
+        compared = _against_alone(spec, trace, child, inner)
+        if compared is False:
+            continue  # no difference within this run
+        row, shown = compared if isinstance(compared, tuple) else (None, "")
+        yield Finding(
+            WARNING, "nested-composite-early",
+            f"{child.type} is the first scheduler of a SequentialLR: torch's SequentialLR "
+            f"steps the schedulers inside it once more when it is built, so they run one "
+            f"step ahead of the same {child.type} alone{shown}",
+            row, child.path,
+            "put its schedulers in the outer SequentialLR itself (or a ChainedScheduler's "
+            "product in one LambdaLR) instead of nesting a composite first",
+        )
+
+
+def _against_alone(
+    spec: Spec, trace: Trace | None, child: SchedulerSpec, span: _Span
+) -> tuple[int, str] | bool:
+    """Where the trace leaves ``child`` built alone: ``(row, "...")``, ``False`` when it
+    never does in this run, ``True`` when that cannot be told from the trace."""
+    import numpy as np
+
+    from lrviz.engine import simulate
+
+    lo, hi = _rows(spec, span)
+    if trace is None or not span.direct or lo != 0 or spec.warmup is not None:
+        return True
+    hi = min(hi, trace.steps)
+    try:
+        alone = simulate(dataclasses.replace(spec, scheduler=child, steps=hi, metric=None))
+    except RunError:
+        return True
+    differ = np.flatnonzero((trace.lrs[:, :hi] != alone.lrs[:, :hi]).any(axis=0))
+    if not differ.size:
+        return False
+    row = int(differ[0])
+    got, meant = float(trace.lrs[0, row]), float(alone.lrs[0, row])
+    return row, f": from step {row} the lr is {_num(got)}, not {_num(meant)}"
 
 
 # The parameter that sets a scheduler's lr values, to name when those go wrong.
@@ -728,6 +894,16 @@ def gamma(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
             yield Finding(INFO, "gamma-one",
                           f"gamma is 1: {node.type} never changes the lr",
                           None, param, "use a gamma below 1, or drop the scheduler")
+        elif g == 1:
+            # exp_range's one difference from triangular is gamma; left at torch's default
+            # it is an oversight (a warning), written as 1 a choice (said, as for StepLR)
+            given = "gamma" in p
+            yield Finding(
+                INFO if given else WARNING, "gamma-one",
+                "mode exp_range with gamma 1" + ("" if given else " (torch's default)")
+                + " is triangular: the cycles' amplitude never shrinks",
+                None, param, "set gamma below 1 (e.g. 0.999) for shrinking cycles, or write "
+                "mode: triangular")
 
 
 @check

@@ -59,7 +59,31 @@ class _FreeCommand(typer.core.TyperCommand):
         from lrviz.flags import TABLE_FLAGS, complete
 
         extra = TABLE_FLAGS if self.name == "table" else ()
-        return [CompletionItem(word) for word in complete(list(ctx.args), incomplete, extra)]
+        words = complete(list(ctx.args), incomplete, extra, self.name or "plot")
+        return [CompletionItem(word) for word in words]
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose help names each argument by its metavar (``SPEC.yaml...``), as
+    click does, rather than by its Python type (``<list[str]>``) as recent Typer does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, typer.core.TyperArgument) and param.metavar:
+                usage = param.metavar + ("..." if param.nargs != 1 else "")
+                usage = usage if param.required else f"[{usage}]"
+                # on the instance: Typer offers no hook for either (setattr keeps mypy calm)
+                setattr(param, "get_usage_pieces", _pieces(usage))  # noqa: B010
+                setattr(param, "display_type_rich", _no_type)  # noqa: B010
+
+
+def _pieces(usage: str) -> Any:
+    return lambda ctx: [usage]
+
+
+def _no_type(ctx: Any) -> None:
+    return None
 
 
 def _complete_scheduler(incomplete: str) -> list[str]:
@@ -171,12 +195,16 @@ def _parse(ctx: typer.Context, command: str, extra: tuple[RunFlag, ...] = (),
     """Parse a free-form command line; print its help and return None when asked."""
     from lrviz import flags
 
-    inv = flags.parse(list(ctx.args), extra)
-    if inv.help or inv.target is None:
+    inv = flags.parse(list(ctx.args), extra, command)
+    if inv.help:
         from lrviz.render.help import print_plot_help
 
         print_plot_help(inv.scheduler, inv.target, command, extra, about)
         return None
+    if inv.target is None:  # a usage error, as a missing argument is for every command
+        sys.stderr.write(f"Usage: lrviz {command} SCHEDULER|SPEC.yaml [OPTIONS]\n")
+        raise SpecError(f"missing SCHEDULER|SPEC.yaml (`lrviz {command} --help` lists the "
+                        "schedulers and options)", command)
     return inv
 
 
@@ -272,8 +300,8 @@ def _every(value: str | bool | None) -> int | None:
 
 
 Outputs = Annotated[list[Path] | None, typer.Option(
-    "-o", "--output", help="File to write, by suffix: .png .svg .pdf (figure), .csv .json "
-    "(data), .md (summary); repeatable.", show_default=False)]
+    "-o", "--output", metavar="FILE", help="File to write, by suffix: .png .svg .pdf "
+    "(figure), .csv .json (data), .md (summary); repeatable.", show_default=False)]
 Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error.")]
 AllowImport = Annotated[bool, typer.Option(
     "--allow-import", help="Let a `package.module:ClassName` scheduler import and run that "
@@ -284,19 +312,22 @@ AllowPath = Annotated[list[Path] | None, typer.Option(
     "repeatable.")]
 
 
-@app.command(context_settings=HELP)
+@app.command(cls=_Command, context_settings=HELP)
 def compare(
     specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False,
                                                 metavar="SPEC.yaml")],
     output: Outputs = None,
     layout: Annotated[str, typer.Option(
+        metavar="overlay|grid",
         help="overlay: every schedule on one axes; grid: a panel each.")] = "overlay",
     steps: Annotated[int | None, typer.Option(
-        help="Simulate this many steps for every spec.", show_default=False)] = None,
+        metavar="N", help="Simulate this many steps for every spec.",
+        show_default=False)] = None,
     sweep: Annotated[str | None, typer.Option(
-        help="KEY=V1,V2,...: one curve per value of a scheduler parameter (max_lr) or a "
-        "dotted spec path (optimizer.lr).", show_default=False)] = None,
-    title: Annotated[str | None, typer.Option(help="Figure title.", show_default=False)] = None,
+        metavar="KEY=V1,V2,...", help="One curve per value of a scheduler parameter "
+        "(max_lr) or a dotted spec path (optimizer.lr).", show_default=False)] = None,
+    title: Annotated[str | None, typer.Option(metavar="TEXT", help="Figure title.",
+                                              show_default=False)] = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
     debug: Debug = False,
@@ -335,12 +366,13 @@ def _print_summary(summaries: list[Summary]) -> None:
                left={"name", "scheduler"})
 
 
-@app.command(context_settings=HELP)
+@app.command(cls=_Command, context_settings=HELP)
 def check(
     specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False,
                                                 metavar="SPEC.yaml")],
     format: Annotated[str, typer.Option(
-        "--format", help="text (for people) or json (for machines).")] = "text",
+        "--format", metavar="text|json",
+        help="text (for people) or json (for machines).")] = "text",
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
     debug: Debug = False,
@@ -399,7 +431,7 @@ def code(ctx: typer.Context) -> None:
             typer.echo(str(path))
 
 
-@app.command(context_settings=HELP)
+@app.command(cls=_Command, context_settings=HELP)
 def schema() -> None:
     """Print the JSON Schema (draft 2020-12) of the spec format."""
     import json
@@ -409,11 +441,13 @@ def schema() -> None:
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
-@app.command(context_settings=HELP)
+@app.command(cls=_Command, context_settings=HELP)
 def gallery(
-    folder: Annotated[Path, typer.Argument(help="Folder of YAML specs.")] = Path("configs"),
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the "
-                                         "gallery into.")] = Path("gallery"),
+    folder: Annotated[Path, typer.Argument(help="Folder of YAML specs.",
+                                           metavar="DIR")] = Path("configs"),
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="OUTDIR",
+                                         help="Folder to write the gallery into.")
+                      ] = Path("gallery"),
     svg: Annotated[bool, typer.Option("--svg", help="Write an SVG beside each PNG.")] = False,
     check_only: Annotated[bool, typer.Option(
         "--check", help="Write nothing; exit 1 naming every spec whose values changed or "
@@ -453,10 +487,10 @@ def gallery(
         typer.echo(f"{output}: {len(written)} files for {len(entries)} specs")
 
 
-@app.command("list", context_settings=HELP)
+@app.command("list", cls=_Command, context_settings=HELP)
 def list_(
     name: Annotated[str | None, typer.Argument(
-        help="Show one scheduler's parameters in full.", show_default=False,
+        help="Show one scheduler's parameters in full.", show_default=False, metavar="NAME",
         autocompletion=_complete_scheduler)] = None,
 ) -> None:
     """Every scheduler, its aliases and torch's defaults."""

@@ -144,14 +144,31 @@ def _renamed(spec: Spec, name: str) -> Spec:
     return replace(spec, name=name)
 
 
+INDEX_COLUMN = "step"  # the first column of every wide table: the 0-based row index
+
+
 def wide_columns(traces: list[Trace]) -> list[tuple[str, np.ndarray]]:
-    """``step``, then one column per schedule (``NAME/lr_i`` for extra groups), NaN-padded."""
+    """``step`` (the row index), then one lr column per schedule, NaN-padded.
+
+    A schedule's column is named after it (``NAME/lr_i`` for each of several param
+    groups). Names are unique: a name already taken (a spec named ``step`` beside the
+    index, or ``a/lr_1`` beside schedule ``a``'s second group) is written ``NAME/lr``,
+    then ``NAME/lr-2``, ``NAME/lr-3``..., so ``step`` is only ever the index.
+    """
     length = max(t.steps for t in traces)
-    cols: list[tuple[str, np.ndarray]] = [("step", np.arange(length))]
+    cols: list[tuple[str, np.ndarray]] = [(INDEX_COLUMN, np.arange(length))]
+    taken = {INDEX_COLUMN}
     for trace in traces:
         for i, row in enumerate(trace.lrs):
             padded = np.full(length, np.nan)
             padded[: trace.steps] = row
             name = trace.spec.name if trace.groups == 1 else f"{trace.spec.name}/lr_{i}"
+            if name in taken:
+                base = f"{trace.spec.name}/lr"
+                name, n = base, 1
+                while name in taken:
+                    n += 1
+                    name = f"{base}-{n}"
+            taken.add(name)
             cols.append((name, padded))
     return cols

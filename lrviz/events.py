@@ -33,16 +33,17 @@ def events(spec: Spec, trace: Trace | None = None) -> list[Event]:
     """Every event of the spec's schedule that falls inside the run, in step order."""
     every = spec.steps_per_epoch if spec.interval == "epoch" else 1
     horizon = spec.scheduler_steps
+    unit = "epoch" if spec.interval == "epoch" else "step"  # a scheduler step, in words
     found = {
         Event(epoch * every, label, kind)
-        for epoch, label, kind in _scheduler_events(spec.scheduler, 0, horizon)
+        for epoch, label, kind in _scheduler_events(spec.scheduler, 0, horizon, unit)
         if 0 < epoch <= horizon and epoch * every < spec.steps
     }
     if spec.warmup_steps:
         end = spec.warmup_steps * every
         found = {e for e in found if not (e.step == end and e.kind in ("milestone", "warmup"))}
         if end < spec.steps:
-            found.add(Event(end, f"warmup ends ({spec.warmup_steps} steps)", "warmup"))
+            found.add(Event(end, f"warmup ends ({_count(spec.warmup_steps, unit)})", "warmup"))
     if trace is not None:
         from lrviz.plateau import replay
 
@@ -53,10 +54,17 @@ def events(spec: Spec, trace: Trace | None = None) -> list[Event]:
     return sorted(found)
 
 
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
 def _scheduler_events(
-    sched: SchedulerSpec, offset: int, horizon: int
+    sched: SchedulerSpec, offset: int, horizon: int, unit: str = "step"
 ) -> Iterator[tuple[int, str, str]]:
-    """(scheduler epoch, label, kind) for one scheduler that starts at ``offset``."""
+    """(scheduler epoch, label, kind) for one scheduler that starts at ``offset``.
+
+    ``unit`` names a scheduler step in labels: ``epoch`` when it steps once an epoch.
+    """
     p, name = sched.params, sched.type
     end = horizon - offset
     if name == "StepLR":
@@ -70,7 +78,7 @@ def _scheduler_events(
     elif name in ("LinearLR", "ConstantLR", "SWALR"):
         length = p.get("anneal_epochs" if name == "SWALR" else "total_iters",
                        10 if name == "SWALR" else 5)
-        yield offset + length, f"{name}: end of the {length}-step ramp", "warmup"
+        yield offset + length, f"{name}: end of the {length}-{unit} ramp", "warmup"
     elif name == "CosineAnnealingLR":
         t_max = p["T_max"]
         for k, epoch in enumerate(range(t_max, end + 1, t_max)):
@@ -109,16 +117,16 @@ def _scheduler_events(
                        f"{child.type} takes over", "milestone")
             # a child runs until the next milestone, where the next child's event stands
             until = min(horizon, offset + starts[i + 1] - 1 if i + 1 < len(starts) else horizon)
-            for event in _scheduler_events(child, offset + starts[i], until):
+            for event in _scheduler_events(child, offset + starts[i], until, unit):
                 if event[0] <= until:
                     yield event
     elif name == "ChainedScheduler":
         for child in sched.children:
-            yield from _scheduler_events(child, offset, horizon)
+            yield from _scheduler_events(child, offset, horizon, unit)
     elif sched.info.builder == "hf":
         warmup = p.get("num_warmup_steps", 0)
         if warmup:
-            yield offset + warmup, f"{name}: end of the {warmup}-step warmup", "warmup"
+            yield offset + warmup, f"{name}: end of the {warmup}-{unit} warmup", "warmup"
         if name == "hf:warmup_stable_decay":
             stable = p.get("num_stable_steps")
             if stable is None and p.get("num_training_steps"):

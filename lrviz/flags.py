@@ -34,6 +34,8 @@ class RunFlag:
 RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--steps", "steps", "training steps to simulate, rows of output "
             "(default: long enough to show the whole schedule)", "N"),
+    RunFlag("--epochs", "epochs", "instead of --steps: simulate N epochs of "
+            "--steps-per-epoch steps (the spec's `epochs:`; OneCycleLR's own epochs too)", "N"),
     RunFlag("--steps-per-epoch", "steps_per_epoch", "training steps in one epoch (default 1)",
             "N"),
     RunFlag("--interval", "interval", "when scheduler.step() runs: every `step` or every "
@@ -43,7 +45,8 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--optimizer", "optimizer", "torch.optim optimizer (default SGD)", "NAME"),
     RunFlag("--momentum", "momentum", "optimizer momentum, or beta1 for Adam-like optimizers "
             "(default 0.9 for SGD)", "M"),
-    RunFlag("--warmup", "warmup", "linear warmup over the first N scheduler steps", "N"),
+    RunFlag("--warmup", "warmup", "linear warmup over the first N scheduler steps "
+            "(0: none)", "N"),
     RunFlag("--warmup-start-factor", "warmup_start_factor", "lr factor the warmup starts "
             "from (default 0.01)", "F"),
     RunFlag("--metric", "metric", "ReduceLROnPlateau: synthetic metric (plateau-loss, "
@@ -56,16 +59,7 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--metric-column", "metric_column", "ReduceLROnPlateau: the column of "
             "--metric-file to feed", "COLUMN"),
     RunFlag("--name", "name", "name of the run (default: scheduler alias or file name)", "NAME"),
-    RunFlag("--title", "title", "title of the figure", "TEXT"),
-    RunFlag("--output", "output", "file to write; format by suffix: .png .svg .pdf .csv "
-            ".json .md; repeatable (default: NAME.png)", "PATH", short="-o"),
-    RunFlag("--log-y", "log_y", "logarithmic lr axis (default: when the lr spans more "
-            "than 4 decades)"),
-    RunFlag("--linear-y", "linear_y", "linear lr axis, never logarithmic"),
-    RunFlag("--size", "size", "figure size in inches (default 8x3.2, taller with panels)",
-            "WxH"),
-    RunFlag("--dpi", "dpi", "resolution of PNG files (default 150)", "N"),
-    RunFlag("--terminal", "terminal", "also draw the curve in the terminal"),
+    RunFlag("--title", "title", "title of the run, shown on its figure", "TEXT"),
     RunFlag("--max-steps", "max_steps", "refuse runs longer than this (default 50000000)", "N"),
     RunFlag("--allow-import", "allow_import", "let a `package.module:ClassName` scheduler "
             "import and run that module"),
@@ -74,18 +68,46 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--debug", "debug", "show the Python traceback of an error"),
     RunFlag("--help", "help", "show this message and exit", short="-h"),
 )
+# Options of the commands that draw a figure (``plot``); ``table`` and ``code`` refuse them.
+FIGURE_FLAGS: tuple[RunFlag, ...] = (
+    RunFlag("--log-y", "log_y", "logarithmic lr axis (default: when the lr spans more "
+            "than 4 decades)"),
+    RunFlag("--linear-y", "linear_y", "linear lr axis, never logarithmic"),
+    RunFlag("--size", "size", "figure size in inches (default 8x3.2, taller with panels)",
+            "WxH"),
+    RunFlag("--dpi", "dpi", "resolution of PNG files (default 150)", "N"),
+    RunFlag("--terminal", "terminal", "also draw the curve in the terminal"),
+)
+# The formats ``table`` writes: the rows it shows. Figures come from ``plot``.
+TABLE_SUFFIXES = (".md", ".csv", ".json")
+# ``-o`` of each command: what it writes differs, so does its help.
+OUTPUT_FLAGS: dict[str, RunFlag] = {
+    "plot": RunFlag("--output", "output", "file to write; format by suffix: .png .svg .pdf "
+                    ".csv .json .md; repeatable (default: NAME.png)", "PATH", short="-o"),
+    "table": RunFlag("--output", "output", "file to write the rows shown; format by suffix: "
+                     ".md .csv (.json: every row); repeatable", "PATH", short="-o"),
+    "code": RunFlag("--output", "output", "write the Python to this .py file instead of "
+                    "printing it", "FILE.py", short="-o"),
+}
 # Flags of one command only, kept in Invocation.options.
 TABLE_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--every", "every", "show every K-th row (and the last)", "K"),
     RunFlag("--all", "all", "show every row"),
 )
+COMMANDS = tuple(OUTPUT_FLAGS)  # the commands whose flags are parsed here
+
+
+def command_flags(command: str) -> tuple[RunFlag, ...]:
+    """The options ``command`` takes besides the run flags and its own ``extra``."""
+    own = (OUTPUT_FLAGS[command],)
+    return own + FIGURE_FLAGS if command == "plot" else own
 
 
 def _by_flag(flags: tuple[RunFlag, ...]) -> dict[str, RunFlag]:
     return {f.flag: f for f in flags} | {f.short: f for f in flags if f.short}
 
 
-_RUN_BY_FLAG = _by_flag(RUN_FLAGS)
+_RUN_BY_FLAG = _by_flag(RUN_FLAGS + FIGURE_FLAGS + (OUTPUT_FLAGS["plot"],))
 
 
 @dataclass
@@ -131,13 +153,17 @@ def scheduler_flags(sched: catalog.Scheduler) -> dict[str, catalog.Param]:
     return out
 
 
-def parse(tokens: list[str], extra: tuple[RunFlag, ...] = ()) -> Invocation:
+def parse(tokens: list[str], extra: tuple[RunFlag, ...] = (), command: str = "plot") -> Invocation:
     """Parse ``[TARGET] [--flag VALUE]...`` into an :class:`Invocation`.
 
-    ``extra`` are the command's own flags; their values land in ``Invocation.options``.
+    ``command`` is the command whose options apply (:func:`command_flags`): a flag of
+    another command (``--dpi`` on ``table``) is refused by name. ``extra`` are the
+    command's own flags; their values land in ``Invocation.options``.
     """
     inv = Invocation()
-    known = _by_flag(RUN_FLAGS + extra)
+    own = command_flags(command) + extra
+    known = _by_flag(RUN_FLAGS + own)
+    _refuse_others(tokens, known, command)
     pairs = _split(tokens, inv, known)
     if inv.target is None:
         if pairs and not inv.help:
@@ -174,14 +200,19 @@ def parse(tokens: list[str], extra: tuple[RunFlag, ...] = ()) -> Invocation:
             continue
         run = known.get(flag)
         if run is None:
-            spellings = [f.flag for f in RUN_FLAGS + extra] + list(params)
+            spellings = [f.flag for f in RUN_FLAGS + own] + list(params)
             owner = f" for {inv.scheduler.name}" if inv.scheduler else ""
             raise SpecError(f"unknown option{owner}{catalog.suggest(flag, spellings)}; "
-                            f"`lrviz plot {inv.target} --help` lists them", flag)
+                            f"`lrviz {command} {inv.target} --help` lists them", flag)
         if run in extra:
             inv.options[run.dest] = value
         else:
-            _apply_run_flag(inv, run, flag, value, sched_overlay, params)
+            _apply_run_flag(inv, run, flag, value, sched_overlay, command)
+    if "epochs" in inv.overlay and "steps" in inv.overlay:
+        raise SpecError("give the run's length as --steps or as --epochs, not both",
+                        inv.locations["epochs"])
+    if "epochs" in inv.overlay:  # the flag beats the file's `steps:`, which beats `epochs:`
+        inv.overlay["steps"] = None
     if not inv.is_file and inv.scheduler is not None:
         sched_overlay["type"] = inv.scheduler.name
         for p in inv.scheduler.params:  # name missing required parameters by their flag
@@ -190,6 +221,25 @@ def parse(tokens: list[str], extra: tuple[RunFlag, ...] = ()) -> Invocation:
     if sched_overlay:
         inv.overlay["scheduler"] = {**inv.overlay.get("scheduler", {}), **sched_overlay}
     return inv
+
+
+def _refuse_others(tokens: list[str], known: dict[str, RunFlag], command: str) -> None:
+    """Refuse, by name, an option of another command (``--dpi`` on ``table``).
+
+    It would be accepted and ignored otherwise; its help is left out of this command's
+    too. Only tokens in option position are looked at (not a value such as ``--title -o``).
+    """
+    figure = _by_flag(FIGURE_FLAGS)
+    previous: RunFlag | None = None
+    for token in tokens:
+        if previous is not None and previous.metavar and "=" not in token:
+            previous = None  # this token is the previous option's value
+            continue
+        flag, eq, _ = token.partition("=")
+        previous = None if eq else known.get(flag)
+        if flag not in known and flag in figure:
+            raise SpecError(f"`lrviz {command}` draws no figure, so it takes no {flag}; "
+                            "`lrviz plot` does", flag)
 
 
 def _split(
@@ -234,12 +284,17 @@ def _apply_run_flag(
     flag: str,
     value: str,
     sched_overlay: dict[str, Any],
-    params: dict[str, catalog.Param],
+    command: str = "plot",
 ) -> None:
     overlay, where = inv.overlay, inv.locations
     dest = run.dest
     if dest == "output":
-        inv.outputs.append(Path(value))
+        path = Path(value)
+        if command == "table" and path.suffix.lower() not in TABLE_SUFFIXES:
+            raise SpecError(f"`lrviz table` writes {' '.join(TABLE_SUFFIXES)}, got "
+                            f"{path.suffix or '(no suffix)'!r}; figures come from `lrviz plot`",
+                            f"{flag} {value}")
+        inv.outputs.append(path)
     elif dest == "allow_path":
         inv.allow_paths.append(Path(value))
     elif dest == "max_steps":
@@ -247,11 +302,11 @@ def _apply_run_flag(
             inv.max_steps = int(value)
         except ValueError:
             raise SpecError(f"expected an integer, got {value!r}", flag) from None
-    elif dest in ("steps", "steps_per_epoch", "name", "title"):
+    elif dest in ("steps", "epochs", "steps_per_epoch", "name", "title"):
         overlay[dest] = value
         where[dest] = flag
-        if dest in {p.name for p in params.values()}:
-            sched_overlay[dest] = value  # OneCycleLR's own steps_per_epoch
+        if inv.scheduler is not None and dest in inv.scheduler.param_names:
+            sched_overlay[dest] = value  # OneCycleLR's own epochs and steps_per_epoch
             where[f"scheduler.{dest}"] = flag
     elif dest in ("log_y", "linear_y", "size", "dpi"):
         plot = overlay.setdefault("plot", {})
@@ -301,12 +356,15 @@ def _is_number(token: str) -> bool:
     return True
 
 
-def complete(tokens: list[str], incomplete: str, extra: tuple[RunFlag, ...] = ()) -> list[str]:
+def complete(
+    tokens: list[str], incomplete: str, extra: tuple[RunFlag, ...] = (), command: str = "plot"
+) -> list[str]:
     """Shell completion for ``plot``-shaped commands: what may follow ``tokens``.
 
     Scheduler names and spec files first; then the flags of that scheduler; after a flag
     that takes a fixed set of words, those words. Never raises and never imports torch.
     """
+    extra = command_flags(command) + extra
     known = _by_flag(RUN_FLAGS + extra)
     target = next((t for i, t in enumerate(tokens) if not t.startswith("-")
                    and (i == 0 or tokens[i - 1] not in known or not known[tokens[i - 1]].metavar)),

@@ -65,6 +65,7 @@ def replay(trace: Trace) -> list[PlateauStep]:
     min_lr = p.get("min_lr", 0)
     floors = list(min_lr) if isinstance(min_lr, list) else [min_lr] * trace.groups
 
+    unit = "epoch" if spec.interval == "epoch" else "step"  # what one step(metric) call is
     best = math.inf if mode == "min" else -math.inf
     bad = counter = 0
     out = []
@@ -82,7 +83,7 @@ def replay(trace: Trace) -> list[PlateauStep]:
         groups: tuple[str, ...] = ()
         if bad > patience:
             action, reason, groups = _reduce(trace.lrs[:, row], factor, floors, eps,
-                                             patience + 1)
+                                             patience + 1, unit)
             counter, bad_after = cooldown, 0
         else:
             bad_after = bad
@@ -93,10 +94,10 @@ def replay(trace: Trace) -> list[PlateauStep]:
 
 
 def _reduce(lrs: Any, factor: float, floors: list[float], eps: float,
-            bad: int) -> tuple[str, str, tuple[str, ...]]:
+            bad: int, unit: str = "step") -> tuple[str, str, tuple[str, ...]]:
     """What ``_reduce_lr`` does to the first group that changes (or to group 0), and
-    what it does to each group."""
-    waited = f"no improvement for {bad} step{'s' if bad != 1 else ''}"
+    what it does to each group. ``unit``: what one ``step(metric)`` call stands for."""
+    waited = f"no improvement for {bad} {unit}{'s' if bad != 1 else ''}"
     actions = []
     for old, floor in zip(map(float, lrs), floors, strict=True):
         new = max(old * factor, floor)

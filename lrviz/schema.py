@@ -180,7 +180,8 @@ def _metric() -> dict[str, Any]:
 
 def _warmup() -> dict[str, Any]:
     known: dict[str, dict[str, Any]] = {
-        "steps": {**_integer(minimum=1), "description": "Scheduler steps of the warmup."},
+        "steps": {**_integer(minimum=0), "description": "Scheduler steps of the warmup "
+                  "(0: no warmup)."},
         "start_factor": {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1},
                                    {"$ref": "#/$defs/number_text"}],
                          "default": 0.01,

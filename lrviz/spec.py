@@ -688,12 +688,13 @@ def _warmup(check: _Checker, value: Any) -> WarmupSpec | None:
     if "steps" not in value:
         raise check.fail("warmup", "missing `steps:` (scheduler steps of the warmup)")
     steps = check.integer(value["steps"], "warmup.steps")
-    if steps < 1:
-        raise check.fail("warmup.steps", f"expected an integer >= 1, got {steps}")
+    if steps < 0:
+        raise check.fail("warmup.steps", f"expected an integer >= 0 (0: no warmup), got {steps}")
     factor = check.number(value.get("start_factor", 0.01), "warmup.start_factor")
     if not 0 < factor <= 1:
         raise check.fail("warmup.start_factor", f"expected a number in (0, 1], got {_num(factor)}")
-    return WarmupSpec(steps, factor)
+    # 0 steps is no warmup at all: the baseline of a sweep over warmup lengths
+    return WarmupSpec(steps, factor) if steps else None
 
 
 def _with_warmup(check: _Checker, main: SchedulerSpec, warmup: WarmupSpec) -> SchedulerSpec:
@@ -768,6 +769,8 @@ def _optimizer(check: _Checker, value: Any) -> OptimizerSpec:
     for key, item in value.items():
         if key in ("type", "param_groups"):
             continue
+        if key == "lr" and isinstance(item, (list, tuple)) and item:
+            raise check.fail("optimizer.lr", _per_group_hint(item))
         params[key] = _optimizer_value(check, item, f"optimizer.{key}")
     groups: list[dict[str, Any]] = []
     raw_groups = value.get("param_groups")
@@ -784,6 +787,20 @@ def _optimizer(check: _Checker, value: Any) -> OptimizerSpec:
             check.mapping(group, path, None)
             groups.append({k: _optimizer_value(check, v, f"{path}.{k}") for k, v in group.items()})
     return OptimizerSpec(kind.strip(), params, tuple(groups))
+
+
+def _per_group_hint(lrs: list[Any] | tuple[Any, ...]) -> str:
+    """What to write instead of a list under ``optimizer.lr``: one param group per lr."""
+    def shown(v: Any) -> str:
+        try:
+            return _num(float(v)) if not isinstance(v, bool) else str(v)
+        except (TypeError, ValueError):
+            return _show(v)
+
+    groups = [f"{{lr: {shown(v)}}}" for v in lrs[:3]]
+    more = ", ..." if len(lrs) > 3 else ""
+    return (f"expected one number, got a list of {len(lrs)}; one lr per param group goes in "
+            f"optimizer.param_groups: `param_groups: [{', '.join(groups)}{more}]`")
 
 
 def _optimizer_value(check: _Checker, value: Any, path: str) -> Any:
@@ -920,6 +937,9 @@ def _metric(
             _default_generator()
         raw = {"generator": default, **raw}
         sources = ["generator"]
+    if not sources and "column" in raw:
+        raise check.fail("metric.column", "a column needs its file: give `file:` "
+                         "(--metric-file) beside it")
     if len(sources) != 1:
         raise check.fail(
             "metric", "expected exactly one of `values:` (a list), `file:` (a CSV, with "
@@ -1004,9 +1024,10 @@ def _metric_file(check: _Checker, raw: dict[str, Any], base_dir: str | Path | No
     column = raw.get("column")
     if column is None:
         if len(header) != 1:
-            raise check.fail(
-                "metric.column", f"{path} has several columns; name one of: {_names(header)}"
-            )
+            # the flag to add when the file came from one, as the key would be in YAML
+            by_flag = check.where("metric.file").startswith("-")
+            raise SpecError(f"{path} has several columns; name one of: {_names(header)}",
+                            "--metric-column" if by_flag else check.where("metric.column"))
         column = header[0]
     if not isinstance(column, str) or column not in header:
         hint = catalog.suggest(str(column), header)

@@ -225,6 +225,35 @@ CASES: list[tuple[str, dict[str, Any], str, str, int | None, str | None]] = [
      {"steps": 100, "scheduler": {"type": "hf:linear", "num_warmup_steps": 10,
                                   "num_training_steps": 101}},
      "lr-zero", INFO, 0, "scheduler.num_warmup_steps"),
+    ("lr collapses: StepLR in epochs stepped per batch",
+     {"epochs": 10, "steps_per_epoch": 100, "scheduler": {"type": "StepLR", "step_size": 3}},
+     "lr-collapses", WARNING, 21, "scheduler.interval"),
+    ("lr collapses: ExponentialLR far too fast",
+     {"steps": 200, "scheduler": {"type": "ExponentialLR", "gamma": 0.5}},
+     "lr-collapses", WARNING, 20, "scheduler.gamma"),
+    ("LinearLR with total_iters 0",
+     {"steps": 20, "scheduler": {"type": "LinearLR", "start_factor": 0.1, "total_iters": 0}},
+     "ramp-of-zero-length", WARNING, 0, "scheduler.total_iters"),
+    ("ConstantLR with total_iters 0 inside SequentialLR",
+     {"steps": 20, "scheduler": {"type": "SequentialLR", "milestones": [5], "schedulers": [
+         {"type": "StepLR", "step_size": 2},
+         {"type": "ConstantLR", "factor": 0.5, "total_iters": 0}]}},
+     "ramp-of-zero-length", WARNING, 5, "scheduler.schedulers[1].total_iters"),
+    ("ChainedScheduler first in SequentialLR runs a step ahead",
+     {"steps": 20, "scheduler": {"type": "SequentialLR", "milestones": [10], "schedulers": [
+         {"type": "ChainedScheduler", "schedulers": [
+             {"type": "LinearLR", "start_factor": 0.5, "total_iters": 4},
+             {"type": "ExponentialLR", "gamma": 0.9}]},
+         {"type": "ConstantLR", "factor": 1.0, "total_iters": 1}]}},
+     "nested-composite-early", WARNING, 0, "scheduler.schedulers[0]"),
+    ("CyclicLR exp_range with torch's default gamma",
+     {"steps": 100, "scheduler": {"type": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1,
+                                  "step_size_up": 10, "mode": "exp_range"}},
+     "gamma-one", WARNING, None, "scheduler.gamma"),
+    ("CyclicLR exp_range with gamma 1 written out",
+     {"steps": 100, "scheduler": {"type": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1,
+                                  "step_size_up": 10, "mode": "exp_range", "gamma": 1}},
+     "gamma-one", INFO, None, "scheduler.gamma"),
     ("hf cosine past num_training_steps",
      {"steps": 30, "scheduler": {"type": "hf:cosine", "num_warmup_steps": 5,
                                  "num_training_steps": 20}},
@@ -419,3 +448,109 @@ def test_a_spec_torch_refuses_to_build_is_a_spec_error() -> None:
            "scheduler": {"type": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1}}
     with pytest.raises(SpecError, match="torch rejected CyclicLR"):
         run(raw)
+
+
+# --- issue 13: what check missed ------------------------------------------------------------
+
+
+def test_collapse_says_where_and_why_before_the_zero() -> None:
+    report = run({"epochs": 10, "steps_per_epoch": 100,
+                  "scheduler": {"type": "StepLR", "step_size": 3}})
+    collapse = only(report, "lr-collapses")
+    assert collapse.message == (
+        "the lr collapses: from step 21 it is below 1e-06 of its peak (1e-08 against 0.1) for "
+        "979 of 1000 steps, which then learn next to nothing")
+    assert collapse.fix == ("StepLR steps every training step, 100 times an epoch: if "
+                            "step_size counts epochs, set scheduler.interval: epoch "
+                            "(--interval epoch)")
+    assert only(report, "lr-zero").step == 969  # still said, after the collapse
+    fixed = run({"epochs": 10, "steps_per_epoch": 100,
+                 "scheduler": {"type": "StepLR", "step_size": 3, "interval": "epoch"}})
+    assert [f.code for f in fixed.findings] == []
+
+
+@pytest.mark.parametrize("raw", [
+    {"steps": 100_000, "scheduler": {"type": "CosineAnnealingLR", "T_max": 100_000}},
+    {"steps": 100_000, "scheduler": {"type": "hf:linear", "num_warmup_steps": 100}},
+    {"steps": 2000, "scheduler": {"type": "OneCycleLR", "max_lr": 1e-3}},
+    {"steps": 1000, "scheduler": {"type": "LinearLR", "start_factor": 1e-9,
+                                  "total_iters": 10}},
+], ids=["cosine to 0", "hf linear to 0", "onecycle", "warmup from almost 0"])
+def test_schedules_that_only_brush_zero_do_not_collapse(raw: dict[str, Any]) -> None:
+    assert "lr-collapses" not in {f.code for f in run(raw).findings}
+
+
+def test_nested_composite_claim_holds_in_this_torch() -> None:
+    """The premise of nested-composite-early, on torch itself: a ChainedScheduler first in a
+    SequentialLR gives other lrs than the same ChainedScheduler alone."""
+    import torch
+    from torch.optim.lr_scheduler import (
+        ChainedScheduler,
+        ConstantLR,
+        ExponentialLR,
+        LinearLR,
+        SequentialLR,
+    )
+
+    def lrs(nested: bool) -> list[float]:
+        out = []
+        with warnings.catch_warnings():  # step() before optimizer.step(), on purpose
+            warnings.simplefilter("ignore")
+            opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+            chain = ChainedScheduler([LinearLR(opt, 0.5, 1.0, 4), ExponentialLR(opt, 0.9)])
+            sched = SequentialLR(opt, [chain, ConstantLR(opt, 1.0, 1)], milestones=[100]) \
+                if nested else chain
+            for _ in range(5):
+                out.append(opt.param_groups[0]["lr"])
+                sched.step()
+        return out
+
+    alone, nested = lrs(False), lrs(True)
+    assert alone[0] == 0.5 and nested[0] == pytest.approx(0.45)  # 0.9 applied once too often
+    finding = only(run({"steps": 20, "scheduler": {
+        "type": "SequentialLR", "milestones": [10], "schedulers": [
+            {"type": "ChainedScheduler", "schedulers": [
+                {"type": "LinearLR", "start_factor": 0.5, "total_iters": 4},
+                {"type": "ExponentialLR", "gamma": 0.9}]},
+            {"type": "ConstantLR", "factor": 1.0, "total_iters": 1}]}}),
+        "nested-composite-early")
+    assert finding.message.endswith("from step 0 the lr is 0.045, not 0.05")
+
+
+def test_nested_composite_that_matches_alone_is_not_reported() -> None:
+    # ConstantLR's factor is recomputed, not multiplied: the extra step changes nothing
+    report = run({"steps": 20, "scheduler": {
+        "type": "SequentialLR", "milestones": [10], "schedulers": [
+            {"type": "ChainedScheduler", "schedulers": [
+                {"type": "ConstantLR", "factor": 0.5, "total_iters": 100}]},
+            {"type": "ConstantLR", "factor": 1.0, "total_iters": 1}]}})
+    assert "nested-composite-early" not in {f.code for f in report.findings}
+
+
+def test_plot_warns_of_a_ramp_of_zero_length(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lrviz.cli import app
+
+    result = CliRunner().invoke(app, ["plot", "linear", "--start-factor", "0.1",
+                                      "--total-iters", "0", "--steps", "10", "-o",
+                                      str(tmp_path / "l.csv")])
+    assert result.exit_code == 0, result.output
+    assert ("warning: LinearLR with total_iters 0 never ramps: torch holds the lr at "
+            "start_factor (0.1) times the initial lr for the whole run and never reaches "
+            "end_factor (1) (step 0)") in result.stderr
+
+
+def test_nested_composite_that_cannot_be_compared_is_still_said() -> None:
+    # inside a ChainedScheduler the lr mixes other factors: no step, but the warning
+    finding = only(run({"steps": 20, "scheduler": {
+        "type": "ChainedScheduler", "schedulers": [
+            {"type": "ExponentialLR", "gamma": 0.99},
+            {"type": "SequentialLR", "milestones": [100], "schedulers": [
+                {"type": "ChainedScheduler", "schedulers": [
+                    {"type": "LinearLR", "start_factor": 0.5, "total_iters": 4},
+                    {"type": "ExponentialLR", "gamma": 0.9}]},
+                {"type": "ConstantLR", "factor": 1.0, "total_iters": 1}]}]}}),
+        "nested-composite-early")
+    assert (finding.step, finding.param) == (None, "scheduler.schedulers[1].schedulers[0]")
+    assert finding.message.endswith("one step ahead of the same ChainedScheduler alone")

@@ -127,7 +127,8 @@ BAD = [
      "error: --metric-param: expected KEY=VALUE, got 'noise'", 2),
     (["plot", "plateau", "--metric-param", "nosie=0.1"],
      "error: --metric-param nosie: unknown key (did you mean 'noise'?)", 2),
-    (["plot", "cosine", "--warmup", "0"], "error: --warmup: expected an integer >= 1, got 0", 2),
+    (["plot", "cosine", "--warmup=-1"],
+     "error: --warmup: expected an integer >= 0 (0: no warmup), got -1", 2),
     (["plot", "step", "--step-size", "3", "--steps", "10000000000"],
      "error: --steps: 10000000000 steps would need about", 2),
     # absurd sizes: the memory cap counts param groups, and groups have a cap of their own

@@ -25,7 +25,7 @@ def test_compare_three_specs(runner: CliRunner, tmp_path: Path) -> None:
                                  str(tmp_path / "cmp.png"), "-o", str(tmp_path / "cmp.md")])
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(out.read_text().splitlines()))
-    assert rows[0] == ["step", "cosine", "step", "onecycle"]
+    assert rows[0] == ["step", "cosine", "step/lr", "onecycle"]  # spec `step` is not the index
     assert len(rows) == 1 + 1000  # the longest spec sets the shared x axis
     for column, path in enumerate(THREE, start=1):
         expected = lrviz.simulate(path).lr

@@ -154,8 +154,8 @@ def test_no_progress_bar_when_piped(runner: CliRunner, tmp_path: Path,
     from lrviz import cli
 
     monkeypatch.setattr(cli, "PROGRESS_STEPS", 10)
-    result = runner.invoke(app, ["plot", "step", "--step-size", "3", "--steps", "50", "-o",
-                                 str(tmp_path / "x.csv")])
+    result = runner.invoke(app, ["plot", "step", "--step-size", "3", "--gamma", "0.5",
+                                 "--steps", "50", "-o", str(tmp_path / "x.csv")])
     assert result.exit_code == 0
     assert result.stderr == ""
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lrviz import catalog
-from lrviz.flags import RUN_FLAGS, RunFlag, scheduler_flags
+from lrviz.flags import OUTPUT_FLAGS, RUN_FLAGS, RunFlag, command_flags, scheduler_flags
 
 
 def default_text(param: catalog.Param) -> str:
@@ -30,10 +30,10 @@ def _console() -> Console:
     return Console(highlight=False, markup=False)
 
 
-def _two_columns(title: str | None = None) -> Table:
+def _two_columns(title: str | None = None, width: int | None = None) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", box=None,
                   show_header=False, pad_edge=False, padding=(0, 2, 0, 2))
-    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, min_width=width)
     table.add_column(ratio=1)
     return table
 
@@ -62,10 +62,16 @@ def print_plot_help(
     extra: tuple[RunFlag, ...] = (),
     about: str = "Simulate the real torch scheduler and write plots and data.",
 ) -> None:
-    """Usage of ``plot`` (or ``table``): for one scheduler, or in general."""
+    """Usage of ``plot`` (or ``table``, ``code``): for one scheduler, or in general.
+
+    Only the options ``command`` takes are listed: the run flags every scheduler shares,
+    then the command's own (``plot``'s figure options, ``table``'s rows, each ``-o``).
+    """
     out = _console()
+    output = OUTPUT_FLAGS.get(command, OUTPUT_FLAGS["plot"])
+    usage_o = f"[-o {output.metavar}]" + ("" if command == "code" else "...")
     if sched is None:
-        out.print(f"Usage: lrviz {command} SCHEDULER|SPEC.yaml [OPTIONS] [-o FILE]...\n")
+        out.print(f"Usage: lrviz {command} SCHEDULER|SPEC.yaml [OPTIONS] {usage_o}\n")
         out.print(f"{about} SCHEDULER is a "
                   "name or alias below; options after it set its constructor parameters "
                   f"(`lrviz {command} cyclic --help` lists them). Options given beside a YAML "
@@ -80,8 +86,9 @@ def print_plot_help(
     else:
         known = target is None or catalog.find(target) is not None
         what = (sched.aliases[0] if sched.aliases else sched.name) if known else target
-        out.print(f"Usage: lrviz {command} {what} [OPTIONS] [-o FILE]...\n")
-        out.print(f"{sched.origin}: {sched.help.rstrip('.')}.")
+        out.print(f"Usage: lrviz {command} {what} [OPTIONS] {usage_o}\n")
+        about_class = _class_help(sched).rstrip(".")
+        out.print(f"{sched.origin}: {about_class}." if about_class else f"{sched.origin}")
         if sched.composite:
             out.print("Its nested schedulers are written as a `schedulers:` list in a YAML spec.")
         out.print("")
@@ -97,16 +104,35 @@ def print_plot_help(
         if sched.params:
             out.print(f"  The constructor's own spelling works too: --{sched.params[0].name}.")
         out.print("")
-    if extra:
-        own = _two_columns(f"{command} options")
-        for f in extra:
-            own.add_row(f"    {f.flag} {f.metavar}".rstrip(), f.help)
-        out.print(own)
-    run = _two_columns("Run options (every scheduler)")
+    mine = (*extra, *command_flags(command))
+    width = max(len(_spelled(f)) for f in (*RUN_FLAGS, *mine))  # both tables aligned
+    run = _two_columns("Run options (every scheduler)", width)
     for f in RUN_FLAGS:
-        spelled = f"{f.short}, {f.flag}" if f.short else f"    {f.flag}"
-        run.add_row(f"{spelled} {f.metavar}".rstrip(), f.help)
+        run.add_row(_spelled(f), f.help)
     out.print(run)
+    own = _two_columns(f"{command} options", width)
+    for f in mine:
+        own.add_row(_spelled(f), f.help)
+    out.print(own)
+
+
+def _class_help(sched: catalog.Scheduler) -> str:
+    """The scheduler's one-line help; for a class of the user's own, the first line of its
+    own docstring or nothing (never the torch base class's, which it would inherit)."""
+    if catalog.find(sched.name) is not None:
+        return sched.help
+    import sys
+
+    cls = getattr(sys.modules.get(sched.module), sched.attr, None)  # imported by lookup
+    doc = cls.__dict__.get("__doc__") if isinstance(cls, type) else None
+    if not isinstance(doc, str) or not doc.strip():
+        return ""
+    return doc.strip().splitlines()[0].strip()
+
+
+def _spelled(flag: RunFlag) -> str:
+    spelled = f"{flag.short}, {flag.flag}" if flag.short else f"    {flag.flag}"
+    return f"{spelled} {flag.metavar}".rstrip()
 
 
 def print_catalog() -> None:
