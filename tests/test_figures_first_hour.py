@@ -351,3 +351,17 @@ def test_short_values_never_merge_two_different_values() -> None:
     texts = short_cells(values)
     assert texts == ["0.85", "0.8500000000000001", "0.123456789", "0.1234567891", "", "1e-07"]
     assert short_cells(np.array([0.010000000000000002, 0.5])) == ["0.01", "0.5"]
+
+
+@pytest.mark.parametrize("size", [(5.0, 2.5), (4.0, 2.5)])
+def test_title_and_summary_are_not_cut_on_small_figures(size: tuple[float, float]) -> None:
+    from dataclasses import replace
+
+    spec = lrviz.as_spec({**THREE_GROUPS, "title": "A rather long title that a user might "
+                          "well write for a run of several param groups"})
+    fig = figure(lrviz.simulate(replace(spec, plot=replace(spec.plot, size=size))))
+    renderer = _drawn(fig)
+    for text in (fig.axes[0]._right_title, fig._suptitle):
+        assert text is not None and text.get_text()
+        box = text.get_window_extent(renderer)
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1, text.get_text()

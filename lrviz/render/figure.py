@@ -155,8 +155,9 @@ def figure(trace: Trace, marks: list[Event] | None = None) -> Figure:
         top.set_xlabel("epoch", fontsize=8)
         top.tick_params(labelsize=8)
     title = spec.title or f"{spec.name}: {spec.scheduler.type}"
-    fig.suptitle(title, x=0.01, ha="left", fontsize=11)
-    axes[0].set_title(summary(trace), loc="right", fontsize=8, color="#555555")
+    fig.suptitle(_fit(title, width * 72 - 10, 11), x=0.01, ha="left", fontsize=11)
+    axes[0].set_title(_fit(summary(trace), (width - 0.9) * 72, 8), loc="right", fontsize=8,
+                      color="#555555")
     fig.text(0.995, 0.002, _version_note(trace),
              ha="right", va="bottom", fontsize=6.5, color="#888888")
     return fig
@@ -334,6 +335,25 @@ def _draw_findings(fig: Figure, ax: Axes, trace: Trace, width: float = 8.0) -> N
         handles.append(Line2D([], [], **style))
     fig.legend(handles, labels, loc="outside lower left", frameon=False, fontsize=6.5,
                handletextpad=0.3, borderaxespad=0.2)
+
+
+def _fit(text: str, room: float, size: float) -> str:
+    """``text`` broken into lines (at its " · " separators where it has them) so that
+    none is wider than ``room`` points at font ``size``: a figure cuts what overflows."""
+    import textwrap
+
+    columns = max(20, int(room / (_CHAR_WIDTH * size)))
+    if len(text) <= columns:
+        return text
+    if " · " in text:
+        lines: list[str] = []
+        for part in text.split(" · "):
+            if lines and len(lines[-1]) + 3 + len(part) <= columns:
+                lines[-1] += " · " + part
+            else:
+                lines.append(part)
+        return "\n".join(textwrap.fill(line, columns) for line in lines)
+    return textwrap.fill(text, columns)
 
 
 def _version_note(trace: Trace) -> str:
