@@ -365,3 +365,15 @@ def test_title_and_summary_are_not_cut_on_small_figures(size: tuple[float, float
         assert text is not None and text.get_text()
         box = text.get_window_extent(renderer)
         assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1, text.get_text()
+
+
+def test_terminal_axis_ends_at_steps_like_the_figure() -> None:
+    from rich.console import Console
+
+    from lrviz.render.terminal import render
+
+    console = Console(width=80, record=True, color_system=None)
+    render(lrviz.simulate({"steps": 11, "scheduler": {"type": "step", "step_size": 10}}),
+           console)
+    axis = console.export_text().splitlines()[-1]
+    assert axis.split() == ["0", "5", "11"]
