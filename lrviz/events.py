@@ -139,5 +139,5 @@ def _cyclic_peak(p: dict[str, object], cycle: int) -> str:
             mode == "exp_range" and gamma == 1):
         return "peak at max_lr"
     if mode == "triangular2":
-        return "lower peak (amplitude halved every cycle)"
-    return "peak below max_lr (amplitude x gamma^step)"
+        return "peak (halved each cycle)"
+    return "peak below max_lr (x gamma^step)"
