@@ -377,3 +377,12 @@ def test_terminal_axis_ends_at_steps_like_the_figure() -> None:
            console)
     axis = console.export_text().splitlines()[-1]
     assert axis.split() == ["0", "5", "11"]
+
+
+def test_small_lrs_are_in_units_the_label_names_not_a_floating_multiplier() -> None:
+    fig = figure(lrviz.simulate(str(CONFIGS / "onecycle_finetune.yaml")))  # peak 5e-05
+    _drawn(fig)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "learning rate (x1e-5)"
+    assert ax.yaxis.get_offset_text().get_text() == ""  # would sit on the epoch axis
+    assert "5" in [t.get_text() for t in ax.get_yticklabels()]

@@ -13,7 +13,14 @@ from lrviz import __version__
 from lrviz.compare import SUMMARY_HEADER, Summary, wide_columns
 from lrviz.render import FIGURE_SUFFIXES, write_atomically
 from lrviz.render.data import column_cells
-from lrviz.render.figure import METADATA, PALETTE, log_is_clearer, steps_post, style_axes
+from lrviz.render.figure import (
+    METADATA,
+    PALETTE,
+    linear_lr_ticks,
+    log_is_clearer,
+    steps_post,
+    style_axes,
+)
 from lrviz.trace import Trace
 
 if TYPE_CHECKING:
@@ -60,11 +67,11 @@ def figure(traces: Sequence[Trace], layout: str = "overlay", title: str | None =
     shown = list(dict.fromkeys(axes[: len(traces)]))  # each distinct axes once
     for ax in shown:
         style_axes(ax, length)
+        ylabel = "learning rate"
         if log:
             ax.set_yscale("log")
         else:
-            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useMathText=True,
-                                useOffset=False)
+            ylabel = linear_lr_ticks(ax, np.concatenate([t.lrs.ravel() for t in traces]))
         ax.tick_params(labelsize=8)
     if layout == "grid":
         # Axis labels on the outer panels only: the left column, and the lowest panel of
@@ -72,12 +79,12 @@ def figure(traces: Sequence[Trace], layout: str = "overlay", title: str | None =
         for index, ax in enumerate(shown):
             row, col = divmod(index, cols)
             if col == 0:
-                ax.set_ylabel("learning rate", fontsize=9)
+                ax.set_ylabel(ylabel, fontsize=9)
             if index + cols >= len(shown):
                 ax.xaxis.set_tick_params(labelbottom=True)
                 ax.set_xlabel("step", fontsize=9)
     else:
-        shown[0].set_ylabel("learning rate", fontsize=9)
+        shown[0].set_ylabel(ylabel, fontsize=9)
         shown[0].set_xlabel("step", fontsize=9)
         shown[0].legend(loc="best", frameon=False, fontsize=8)
     fig.suptitle(title or "lr schedules compared", x=0.01, ha="left", fontsize=11)

@@ -195,10 +195,30 @@ def _draw_lr(ax: Axes, trace: Trace) -> None:
         ax.legend(loc="best", frameon=False, fontsize=8)
     if wants_log_y(trace):
         ax.set_yscale("log")
+        ax.set_ylabel("learning rate")
     else:
-        ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useMathText=True,
-                            useOffset=False)
-    ax.set_ylabel("learning rate")
+        ax.set_ylabel(linear_lr_ticks(ax, trace.lrs))
+
+
+def linear_lr_ticks(ax: Axes, lrs: np.ndarray) -> str:
+    """Plain tick labels on a linear lr axis; the axis label for them.
+
+    Very small (or large) lrs are shown in units of a power of ten that the label names
+    ("learning rate (x1e-5)"): matplotlib's own multiplier floats above the axis, where it
+    runs into an epoch axis or a panel title, and its offsets ("1e-5+9.499e-1") are
+    unreadable.
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    finite = np.abs(lrs[np.isfinite(lrs)])
+    high = float(finite.max()) if finite.size else 0.0
+    if high == 0 or 1e-3 <= high < 1e4:
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+        return "learning rate"
+    power = int(np.floor(np.log10(high)))
+    unit = 10.0 ** power
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / unit:g}"))
+    return f"learning rate (x1e{power})"
 
 
 def _draw_metric(ax: Axes, trace: Trace) -> None:
