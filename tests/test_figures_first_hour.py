@@ -386,3 +386,16 @@ def test_small_lrs_are_in_units_the_label_names_not_a_floating_multiplier() -> N
     assert ax.get_ylabel() == "learning rate (x1e-5)"
     assert ax.yaxis.get_offset_text().get_text() == ""  # would sit on the epoch axis
     assert "5" in [t.get_text() for t in ax.get_yticklabels()]
+
+
+@pytest.mark.parametrize("size", [(3.0, 2.0), (5.0, 2.5), (8.0, 3.2)])
+def test_version_note_has_the_bottom_to_itself(size: tuple[float, float]) -> None:
+    from dataclasses import replace
+
+    spec = lrviz.as_spec({"steps": 60, "scheduler": {"type": "step", "step_size": 10}})
+    fig = figure(lrviz.simulate(replace(spec, plot=replace(spec.plot, size=size))))
+    renderer = _drawn(fig)
+    version = next(t for t in fig.texts if t.get_text().startswith("lrviz "))
+    note = version.get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not note.overlaps(ax.get_tightbbox(renderer)), ax.get_xlabel()

@@ -111,6 +111,7 @@ def summary(trace: Trace) -> str:
 def figure(trace: Trace, marks: list[Event] | None = None) -> Figure:
     """The figure of a trace; ``marks`` defaults to the schedule's events."""
     from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     spec = trace.spec
     if marks is None:  # cuts ReduceLROnPlateau skipped are for the table, not the figure
@@ -122,7 +123,11 @@ def figure(trace: Trace, marks: list[Event] | None = None) -> Figure:
         panels.append("metric")
     width, height = spec.plot.size or (8.0, 3.2 + 1.6 * (len(panels) - 1))
     ratios = [2.0] + [1.0] * (len(panels) - 1)
-    fig = Figure(figsize=(width, height), layout="constrained")
+    # The version note has the bottom strip to itself: constrained layout does not move
+    # figure texts, so on a narrow figure the note ran into the x label.
+    strip = 9.0 / (height * 72)
+    fig = Figure(figsize=(width, height),
+                 layout=ConstrainedLayoutEngine(rect=(0.0, strip, 1.0, 1.0 - strip)))
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False,
                         gridspec_kw={"height_ratios": ratios})[:, 0]
     by_name = dict(zip(panels, axes, strict=True))
@@ -348,7 +353,7 @@ def _draw_findings(fig: Figure, ax: Axes, trace: Trace, width: float = 8.0) -> N
                     **style)
         at = f" at step {f.step}" if f.step is not None else ""
         text = f"{f.severity}{at}: {f.message}"
-        text = text if len(text) <= 110 else text[:109] + "…"
+        text = text if len(text) <= 160 else text[:159] + "…"  # wrapped below
         if len(found) > _MAX_FINDINGS and f is found[_MAX_FINDINGS - 1]:
             text += f"  (+{len(found) - _MAX_FINDINGS} more: lrviz check)"
         labels.append(textwrap.fill(text, columns))
