@@ -32,6 +32,11 @@ _HOMES = {
 }
 
 
+def __dir__() -> list[str]:
+    """The public names, though they load only when first used."""
+    return sorted(__all__)
+
+
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
         import importlib

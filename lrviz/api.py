@@ -25,7 +25,7 @@ def as_spec(spec: Spec | dict[str, Any] | str | Path) -> Spec:
 
 
 def simulate(spec: Spec | dict[str, Any] | str | Path) -> Trace:
-    """Run the real torch scheduler of ``spec`` and return its trace (SPEC section 4)."""
+    """Run the real torch scheduler of ``spec`` and return its trace (README "What a row means")."""
     from lrviz.engine import simulate as run
 
     return run(as_spec(spec))

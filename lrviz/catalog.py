@@ -442,7 +442,7 @@ def find(name: str) -> Scheduler | None:
     return _BY_KEY.get(_key(name))
 
 
-# ``package.module:ClassName``: a scheduler class outside torch (SPEC section 2).
+# ``package.module:ClassName``: a scheduler class outside torch (README "Using it").
 IMPORT_TARGET = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*", re.ASCII)
 
 

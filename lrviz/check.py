@@ -9,7 +9,7 @@ cannot show (parameters whose effect lies past the end of the run, say).
 A crash in ``scheduler.step()`` is itself a finding, with torch's own message and the
 row after which it happens; the checks then look at the rows before the crash.
 
-Steps in findings are row indices as in SPEC section 4: row ``k`` is the lr of
+Steps in findings are row indices as in README "What a row means": row ``k`` is the lr of
 training step ``k``. A finding about a ``scheduler.step()`` call (a crash, a cut
 ReduceLROnPlateau skips) names the row after which that call runs.
 
@@ -83,7 +83,7 @@ class Finding:
     severity: str  # "error" | "warning" | "info"
     code: str  # short stable id, e.g. "onecycle-overstep"
     message: str  # plain words, one line
-    step: int | None = None  # row index (SPEC section 4) where it happens
+    step: int | None = None  # row index (README "What a row means") where it happens
     param: str | None = None  # key path, e.g. "scheduler.schedulers[1].T_max"
     fix: str | None = None  # suggested fix, one line
 
@@ -176,7 +176,7 @@ def findings(spec: Spec, trace: Trace) -> list[Finding]:
 
 
 def exit_code(reports: Iterable[Report]) -> int:
-    """1 when any report has an error finding, else 0 (SPEC section 6)."""
+    """1 when any report has an error finding, else 0 (README "Errors")."""
     return 1 if any(r.has_errors for r in reports) else 0
 
 

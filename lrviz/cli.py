@@ -100,7 +100,7 @@ def _say(kind: str, text: str) -> None:
 
 @contextmanager
 def _boundary(debug: bool) -> Iterator[None]:
-    """Turn every failure into one line on stderr and an exit code (SPEC section 6)."""
+    """Turn every failure into one line on stderr and an exit code (README "Errors")."""
     debug = debug or bool(os.environ.get("LRVIZ_DEBUG"))
     try:
         with warnings.catch_warnings():
@@ -238,11 +238,12 @@ def plot(ctx: typer.Context) -> None:
 
 
 def _note_log_scale(trace: Trace) -> None:
-    from lrviz.render.figure import LOG_DECADES, wants_log_y
+    from lrviz.render.figure import flattened_share, wants_log_y
 
     if trace.spec.plot.log_y is None and wants_log_y(trace):
-        _say("note", f"the lr spans more than {LOG_DECADES:g} decades: drawing it on a log "
-                     "axis (--linear-y to keep it linear)")
+        _say("note", f"a linear axis would flatten {flattened_share(trace.lrs):.0%} of the "
+                     "rows against its bottom: drawing the lr on a log axis (--linear-y to "
+                     "keep it linear)")
 
 
 def _draw_in_terminal(trace: Trace) -> None:
@@ -328,6 +329,10 @@ def compare(
         "(max_lr) or a dotted spec path (optimizer.lr).", show_default=False)] = None,
     title: Annotated[str | None, typer.Option(metavar="TEXT", help="Figure title.",
                                               show_default=False)] = None,
+    log_y: Annotated[bool, typer.Option(
+        "--log-y", help="Logarithmic lr axis (default: when a linear one would flatten "
+        "much of the run).")] = False,
+    linear_y: Annotated[bool, typer.Option("--linear-y", help="Linear lr axis.")] = False,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
     debug: Debug = False,
@@ -341,9 +346,15 @@ def compare(
 
         if layout not in ("overlay", "grid"):
             raise SpecError(f"expected overlay or grid, got {layout!r}", "--layout")
+        if log_y and linear_y:
+            raise SpecError("choose one of --log-y and --linear-y, not both", "--log-y")
         outputs = output or [Path("compare.png")]
         render.check_outputs(outputs)
         loaded = load_specs(specs, steps, sweep, allow_import, tuple(allow_path or ()))
+        if log_y or linear_y:  # the command line decides over every spec's plot.log_y
+            from dataclasses import replace
+
+            loaded = [replace(s, plot=replace(s.plot, log_y=log_y)) for s in loaded]
         _lean_torch()
         traces = []
         for spec in loaded:

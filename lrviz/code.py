@@ -1,7 +1,7 @@
 """``lrviz code``: the Python that builds the optimizer and scheduler lrviz simulated.
 
 The snippet is meant to be pasted into training code, so it reads like hand-written
-torch, and it is also exact: run with the stepping loop of SPEC section 4 it yields the
+torch, and it is also exact: run with the stepping loop of README "What a row means" it yields the
 very floats lrviz reports. Two things need care for that. Optimizer keywords are
 resolved the way the engine resolves them (``momentum`` becomes ``betas[0]`` for
 Adam-like optimizers), which needs the optimizer's signature and so torch, imported
@@ -280,7 +280,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _loop(spec: Spec, warmup: str | None) -> list[str]:
-    """The training loop of SPEC section 4, as comments."""
+    """The training loop of README "What a row means", as comments."""
     after = ["scheduler.step()"]
     if spec.scheduler.info.takes_metric:
         after = [f"val_loss = validate()  # lrviz fed {_metric_source(spec)}",

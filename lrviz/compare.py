@@ -18,53 +18,98 @@ from lrviz.errors import SpecError
 from lrviz.spec import Spec, build_file_spec, read_spec
 from lrviz.trace import Trace
 
+# Schedulers that set each group's lr themselves, whatever the optimizer was given.
+_SETS_ITS_OWN_LR = ("CyclicLR", "OneCycleLR")
+
+
+def configured_lrs(spec: Spec) -> list[float | None]:
+    """The lr each param group is configured with (the optimizer's, per group), or None
+    where the scheduler replaces it (CyclicLR's base_lr, OneCycleLR's max_lr / div_factor).
+
+    Row 0 of a trace is no description of a group: under a warmup it is the warmup's
+    start, and Hugging Face schedules start at 0.
+    """
+    opt = spec.optimizer
+    groups = opt.param_groups or ({},)
+    if any(s.type in _SETS_ITS_OWN_LR for s in spec.scheduler.walk()):
+        return [None] * len(groups)
+    return [float(g.get("lr", opt.params.get("lr", 0.1))) for g in groups]
+
 
 @dataclass(frozen=True)
 class Summary:
-    """The numbers a reader compares schedules by (first param group)."""
+    """The numbers a reader compares schedules by, for every param group.
+
+    Per-group values are tuples (one item per group, in group order); the peak is the
+    highest lr of any group, with its step and group.
+    """
 
     name: str
     scheduler: str
     steps: int
-    initial: float
+    lr: tuple[float | None, ...]  # configured per group; None where the scheduler sets it
+    initial: tuple[float, ...]
     peak: float
     peak_step: int
-    minimum: float
-    final: float
-    mean: float
-    budget: float  # the sum of the lr over the run
-    changes: int  # rows where the lr differs from the row before
+    peak_group: int
+    minimum: tuple[float, ...]
+    final: tuple[float, ...]
+    mean: tuple[float, ...]
+    budget: tuple[float, ...]  # the sum of the lr over the run
+    changes: int  # rows where the lr of some group differs from the row before
 
     def row(self) -> list[str]:
-        return [self.name, self.scheduler, str(self.steps), f"{self.initial:.4g}",
-                f"{self.peak:.4g} ({self.peak_step})", f"{self.minimum:.4g}",
-                f"{self.final:.4g}", f"{self.mean:.4g}", f"{self.budget:.4g}",
+        peak = f"{short(self.peak)} ({self.peak_step})"
+        if len(self.initial) > 1:
+            peak = f"{short(self.peak)} (step {self.peak_step}, group {self.peak_group})"
+        configured = (per_group(self.lr) if None not in self.lr
+                      else f"set by {self.scheduler}")
+        return [self.name, self.scheduler, str(self.steps), configured,
+                per_group(self.initial), peak, per_group(self.minimum),
+                per_group(self.final), per_group(self.mean), per_group(self.budget),
                 str(self.changes)]
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
 
-SUMMARY_HEADER = ["name", "scheduler", "steps", "initial", "peak (step)", "minimum", "final",
-                  "mean", "lr budget", "changes"]
+SUMMARY_HEADER = ["name", "scheduler", "steps", "lr", "initial", "peak (step)", "minimum",
+                  "final", "mean", "lr budget", "changes"]
+_MAX_LISTED_GROUPS = 4  # more groups than this are summarised by their range
+
+
+def short(value: float | None) -> str:
+    """A value as a person reads it in a summary: 4 significant digits."""
+    return "–" if value is None else f"{value:.4g}"
+
+
+def per_group(values: tuple[float | None, ...]) -> str:
+    """One value per group, ``a / b / c``; many groups as their range."""
+    if len(values) <= _MAX_LISTED_GROUPS:
+        return " / ".join(short(v) for v in values)
+    known = [v for v in values if v is not None]
+    return f"{short(min(known))} to {short(max(known))} ({len(values)} groups)"
 
 
 def summarize(trace: Trace) -> Summary:
-    """The summary of one trace."""
-    lr = trace.lrs[0]
-    peak = int(np.argmax(lr))
+    """The summary of one trace, every param group included."""
+    lrs = trace.lrs
+    group, peak = np.unravel_index(int(np.argmax(lrs)), lrs.shape)
+    changed = np.any(lrs[:, 1:] != lrs[:, :-1], axis=0) if trace.steps > 1 else np.zeros(0)
     return Summary(
         name=trace.spec.name,
         scheduler=trace.spec.scheduler.type,
         steps=trace.steps,
-        initial=float(lr[0]),
-        peak=float(lr[peak]),
-        peak_step=peak,
-        minimum=float(lr.min()),
-        final=float(lr[-1]),
-        mean=float(lr.mean()),
-        budget=float(lr.sum()),
-        changes=int(np.count_nonzero(np.diff(lr))),
+        lr=tuple(configured_lrs(trace.spec)),
+        initial=tuple(lrs[:, 0].tolist()),
+        peak=float(lrs[group, peak]),
+        peak_step=int(peak),
+        peak_group=int(group),
+        minimum=tuple(lrs.min(axis=1).tolist()),
+        final=tuple(lrs[:, -1].tolist()),
+        mean=tuple(lrs.mean(axis=1).tolist()),
+        budget=tuple(lrs.sum(axis=1).tolist()),
+        changes=int(np.count_nonzero(changed)),
     )
 
 

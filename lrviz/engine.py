@@ -1,6 +1,6 @@
 """Spec -> the real torch optimizer and scheduler -> the step loop -> a Trace.
 
-The loop is SPEC section 4 and nothing more: record every param group's lr (and
+The loop is README "What a row means" and nothing more: record every param group's lr (and
 momentum or beta1 where the scheduler cycles it), then ``scheduler.step()``. No
 ``optimizer.step()`` runs; the optimizer is marked as stepped instead, which is the
 state a real training loop leaves it in, so torch's "scheduler before optimizer"

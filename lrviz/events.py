@@ -1,7 +1,7 @@
 """Named moments of a schedule: where a milestone, restart, cycle or phase falls.
 
 Events come from the spec (what each scheduler is documented to do), placed on the rows
-of SPEC section 4: the scheduler's ``last_epoch`` reaches ``e`` after ``e`` calls of
+of README "What a row means": the scheduler's ``last_epoch`` reaches ``e`` after ``e`` calls of
 ``step()``, which is row ``e`` when stepping every step and row ``e * steps_per_epoch``
 when stepping every epoch. ReduceLROnPlateau's cuts depend on the metric, so they are
 read off the trace instead. Nothing here imports torch.
@@ -93,11 +93,11 @@ def _scheduler_events(
     elif name == "CyclicLR":
         up = p.get("step_size_up", 2000)
         down = p.get("step_size_down") or up
-        for start in range(0, end + 1, up + down):
+        for cycle, start in enumerate(range(0, end + 1, up + down)):
             if start:
                 yield offset + start, "CyclicLR: new cycle at base_lr", "cycle"
             if start + up <= end:
-                yield offset + start + up, "CyclicLR: peak at max_lr", "cycle"
+                yield offset + start + up, f"CyclicLR: {_cyclic_peak(p, cycle)}", "cycle"
     elif name == "OneCycleLR":
         total = p.get("total_steps") or p["epochs"] * p["steps_per_epoch"]
         pct = p.get("pct_start", 0.3)
@@ -135,3 +135,17 @@ def _scheduler_events(
                 yield offset + warmup + stable, f"{name}: decay starts", "phase"
         elif p.get("num_training_steps"):
             yield offset + p["num_training_steps"], f"{name}: end of the schedule", "phase"
+
+
+def _cyclic_peak(p: dict[str, object], cycle: int) -> str:
+    """What a CyclicLR peak reaches: max_lr only where the scale at the peak is 1
+    (triangular; triangular2's first cycle; exp_range with gamma 1)."""
+    if p.get("scale_fn") is not None:
+        return "top of the cycle (max_lr x scale_fn)"
+    mode, gamma = p.get("mode", "triangular"), p.get("gamma", 1.0)
+    if mode == "triangular" or (mode == "triangular2" and cycle == 0) or (
+            mode == "exp_range" and gamma == 1):
+        return "peak at max_lr"
+    if mode == "triangular2":
+        return "peak (halved each cycle)"
+    return "peak below max_lr (x gamma^step)"

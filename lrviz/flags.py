@@ -70,8 +70,8 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
 )
 # Options of the commands that draw a figure (``plot``); ``table`` and ``code`` refuse them.
 FIGURE_FLAGS: tuple[RunFlag, ...] = (
-    RunFlag("--log-y", "log_y", "logarithmic lr axis (default: when the lr spans more "
-            "than 4 decades)"),
+    RunFlag("--log-y", "log_y", "logarithmic lr axis (default: when a linear one would "
+            "flatten much of the run)"),
     RunFlag("--linear-y", "linear_y", "linear lr axis, never logarithmic"),
     RunFlag("--size", "size", "figure size in inches (default 8x3.2, taller with panels)",
             "WxH"),
@@ -311,6 +311,8 @@ def _apply_run_flag(
     elif dest in ("log_y", "linear_y", "size", "dpi"):
         plot = overlay.setdefault("plot", {})
         key = "log_y" if dest.endswith("_y") else dest
+        if key == "log_y" and plot.get(key, dest != "linear_y") != (dest != "linear_y"):
+            raise SpecError("choose one of --log-y and --linear-y, not both", flag)
         plot[key] = dest != "linear_y" if key == "log_y" else value
         where[f"plot.{key}"] = flag
     elif dest == "interval":

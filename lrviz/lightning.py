@@ -2,7 +2,7 @@
 
 A config written by ``fit --print_config`` names the optimizer and the scheduler as
 ``class_path`` / ``init_args`` pairs, beside ``trainer``, ``model``, ``data`` and more.
-:func:`convert` maps the two it needs onto the spec format of SPEC section 3 and
+:func:`convert` maps the two it needs onto the spec format of README "The YAML spec" and
 ignores the rest, except for the run length:
 
 - ``trainer.max_steps`` (when > 0) is the number of steps; else ``trainer.max_epochs``

@@ -1,4 +1,4 @@
-"""``lrviz schema``: a JSON Schema (draft 2020-12) of the YAML spec format, SPEC section 3.
+"""``lrviz schema``: a JSON Schema (draft 2020-12) of the YAML spec format, README "The YAML spec".
 
 The scheduler part is generated from :data:`lrviz.catalog.SCHEDULERS_TABLE`, so every
 scheduler, parameter, type, bound, default and help line comes from the one table that
@@ -50,7 +50,8 @@ def json_schema() -> dict[str, Any]:
         "$schema": DRAFT,
         "title": "lrviz spec",
         "description": "A learning-rate schedule for lrviz to simulate: the optimizer, the "
-                       "scheduler and how many training steps to run (SPEC section 3).",
+                       "scheduler and how many training steps to run (the README's \"The "
+                       "YAML spec\").",
         "type": "object",
         "properties": {key: _TOP[key]() for key in spec.TOP_KEYS},
         "required": ["scheduler"],

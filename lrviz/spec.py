@@ -1,7 +1,7 @@
 """The spec model: YAML files and command-line flags in, one validated spec out.
 
 Both front doors produce a plain mapping (the "raw" spec, shaped as the YAML format of
-SPEC section 3) and hand it to :func:`build_spec`, which checks every key against the
+README "The YAML spec") and hand it to :func:`build_spec`, which checks every key against the
 catalog, converts values to their types, fills in the defaults lrviz chooses (run
 length, ``T_max``, ``total_steps``) and records in ``Spec.notes`` what it chose.
 Nothing here imports torch: the optimizer's own keywords are checked by the engine,
@@ -158,7 +158,7 @@ class Spec:
 
     @property
     def scheduler_steps(self) -> int:
-        """How many times ``scheduler.step()`` runs (SPEC section 4)."""
+        """How many times ``scheduler.step()`` runs (README "What a row means")."""
         return _scheduler_steps(self.steps, self.steps_per_epoch, self.interval)
 
     @property

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 @dataclass(repr=False)
 class Trace:
-    """Row ``k`` holds what the optimizer used for training step ``k`` (SPEC section 4)."""
+    """Row ``k`` holds what the optimizer used for training step ``k`` (README, "What a row
+    means")."""
 
     spec: Spec
     lrs: np.ndarray  # shape (groups, steps)
@@ -59,7 +60,7 @@ class Trace:
         return self.momenta[0] if self.groups == 1 else self.momenta.T
 
     def columns(self) -> list[tuple[str, np.ndarray]]:
-        """The output columns, named and ordered as SPEC section 5 says."""
+        """The output columns, named and ordered as README "What a row means" says."""
         cols: list[tuple[str, np.ndarray]] = [("step", np.arange(self.steps))]
         if self.spec.steps_per_epoch > 1:
             cols.append(("epoch", np.arange(self.steps) // self.spec.steps_per_epoch))
@@ -71,7 +72,7 @@ class Trace:
         return cols
 
     def to_csv(self, path: str | Path | None = None) -> str:
-        """The CSV of SPEC section 5 as text; also written to ``path`` when given."""
+        """The CSV of README "What a row means" as text; also written to ``path`` when given."""
         from lrviz.render.data import csv_text
         from lrviz.render.files import check_outputs, write_bytes
 

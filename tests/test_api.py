@@ -56,3 +56,8 @@ def test_errors_are_lrviz_errors() -> None:
         assert str(exc) == "scheduler.step_size: expected an integer >= 1, got 0"
     else:
         raise AssertionError("no error")
+
+
+def test_dir_lists_the_public_names() -> None:
+    assert set(lrviz.__all__) <= set(dir(lrviz))
+    assert "simulate" in dir(lrviz) and "TYPE_CHECKING" not in dir(lrviz)

@@ -1,7 +1,7 @@
 """``lrviz code``: the generated Python builds the schedule lrviz simulated, float for float.
 
 Each case generates the snippet for a spec, runs it in a fresh namespace, steps the
-resulting ``optimizer``/``scheduler`` with the loop of SPEC section 4 (written here, not
+resulting ``optimizer``/``scheduler`` with the loop of README "What a row means" (written here, not
 lrviz's engine), and compares every lr (and momentum) with ``lrviz.simulate`` exactly.
 """
 
@@ -75,7 +75,7 @@ def bits(value: float) -> bytes:
 
 
 def generated(spec: Spec) -> tuple[np.ndarray, np.ndarray | None]:
-    """Run the snippet for ``spec`` and step it as SPEC section 4 says."""
+    """Run the snippet for ``spec`` and step it as README "What a row means" says."""
     code = python_code(spec)
     namespace: dict[str, Any] = {}
     with warnings.catch_warnings():

@@ -40,7 +40,9 @@ def test_compare_three_specs(runner: CliRunner, tmp_path: Path) -> None:
 def test_grid_has_a_panel_per_schedule() -> None:
     traces = [simulate(s) for s in load_specs(THREE)]
     visible = [ax for ax in figure(traces, "grid").axes if ax.get_visible()]
-    assert [ax.get_title(loc="left") for ax in visible] == ["cosine", "step", "onecycle"]
+    assert [ax.get_title(loc="left") for ax in visible] == [  # the specs' own titles
+        "CosineAnnealingLR, T_max 100 (run to 150)", "StepLR, x0.5 every 30 epochs",
+        "OneCycleLR, max_lr 0.1 over 1000 steps"]
     overlay = figure(traces).axes
     assert len(overlay) == 1 and len(overlay[0].get_lines()) == 3
 

@@ -121,3 +121,13 @@ def test_completion(words: str, offered: list[str]) -> None:
 def test_completion_is_offered_to_install() -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert "--install-completion" in result.stdout
+
+
+def test_nothing_cites_a_document_the_repository_does_not_have() -> None:
+    # The contract lives in the README; the code cites its sections by title.
+    titles = {line.lstrip("#").strip() for line in README.splitlines() if line.startswith("#")}
+    for path in [*(ROOT / "lrviz").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]:
+        text = path.read_text()
+        assert "SPEC " + "section" not in text, path
+        for cited in re.findall(r'README,? "([^"]+)"', " ".join(text.split())):
+            assert cited in titles, (path, cited)

@@ -1,4 +1,4 @@
-"""lrviz's curves are torch's curves, float for float (SPEC sections 2-5).
+"""lrviz's curves are torch's curves, float for float (README: "Using it" to "What a row means").
 
 Each case gives a spec in the YAML format and the same optimizer and scheduler written
 by hand with torch. The reference loop below follows the stepping protocol of SPEC
@@ -58,7 +58,7 @@ class Expected:
 
 def reference(spec: dict[str, Any], make_optimizer: MakeOptimizer,
               make_scheduler: MakeScheduler, metric: Sequence[float] | None = None) -> Expected:
-    """SPEC section 4, written directly against torch."""
+    """README "What a row means", written directly against torch."""
     steps = spec["steps"]
     per_epoch = spec.get("steps_per_epoch", 1)
     every_step = spec["scheduler"].get("interval", "step") == "step"
@@ -98,7 +98,7 @@ def assert_same(actual: np.ndarray | None, expected: np.ndarray, what: str) -> N
 
 def expected_columns(spec: dict[str, Any], exp: Expected,
                      momentum: bool) -> list[tuple[str, np.ndarray]]:
-    """The CSV columns of SPEC section 5, built from the reference."""
+    """The CSV columns of README "What a row means", built from the reference."""
     steps, per_epoch = spec["steps"], spec.get("steps_per_epoch", 1)
     cols = [("step", np.arange(steps, dtype=float))]
     if per_epoch > 1:

@@ -2,7 +2,7 @@
 
 Values are compared float for float with the reference loop of tests/test_exact.py,
 which builds the optimizer and scheduler by hand (transformers.get_scheduler, the
-Lightning config's classes, the custom class) and follows SPEC section 4.
+Lightning config's classes, the custom class) and follows README "What a row means".
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def test_param_groups_get_a_line_and_legend_each() -> None:
     spec = {**STEP, "optimizer": {"param_groups": [{"lr": 0.1}, {"lr": 0.01}]}}
     ax = figure(lrviz.simulate(spec)).axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["group 0 (initial lr 0.1)", "group 1 (initial lr 0.01)"]
+    assert labels == ["group 0 (lr 0.1)", "group 1 (lr 0.01)"]
 
 
 def test_epoch_axis_and_metric_panel() -> None:

@@ -13,7 +13,15 @@ from lrviz import __version__
 from lrviz.compare import SUMMARY_HEADER, Summary, wide_columns
 from lrviz.render import FIGURE_SUFFIXES, escape
 from lrviz.render.data import write_json_document, write_table_csv
-from lrviz.render.figure import LOG_DECADES, METADATA, PALETTE, envelope, style_axes
+from lrviz.render.figure import (
+    METADATA,
+    PALETTE,
+    linear_lr_ticks,
+    literal_text,
+    log_is_clearer,
+    steps_post,
+    style_axes,
+)
 from lrviz.render.files import Writer, write_files
 from lrviz.trace import Trace
 
@@ -24,17 +32,21 @@ _LINESTYLES = ("-", "--", ":", "-.")
 
 
 def _log_y(traces: Sequence[Trace]) -> bool:
+    """A spec's (or the command line's) choice, else the rule of a single figure applied to
+    every curve together."""
     chosen = {t.spec.plot.log_y for t in traces} - {None}
     if chosen:
         return True in chosen
-    lrs = np.concatenate([t.lrs.ravel() for t in traces])
-    if not np.isfinite(lrs).all() or (lrs <= 0).any():
-        return False
-    return bool(np.log10(lrs.max() / lrs.min()) > LOG_DECADES)
+    return log_is_clearer(np.concatenate([t.lrs.ravel() for t in traces]))
 
 
 def figure(traces: Sequence[Trace], layout: str = "overlay", title: str | None = None) -> Figure:
     """Every schedule's lr on one axes (``overlay``) or one panel each (``grid``)."""
+    with literal_text():
+        return _figure(traces, layout, title)
+
+
+def _figure(traces: Sequence[Trace], layout: str, title: str | None) -> Figure:
     from matplotlib.figure import Figure
 
     length = max(t.steps for t in traces)
@@ -42,7 +54,8 @@ def figure(traces: Sequence[Trace], layout: str = "overlay", title: str | None =
         cols = 2 if len(traces) > 1 else 1
         rows = -(-len(traces) // cols)
         fig = Figure(figsize=(4.2 * cols, 2.4 * rows + 0.5), layout="constrained")
-        axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
+        grid = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+        axes = grid.ravel()
         for ax in axes[len(traces):]:
             ax.set_visible(False)
     else:
@@ -52,20 +65,35 @@ def figure(traces: Sequence[Trace], layout: str = "overlay", title: str | None =
     for i, (ax, trace) in enumerate(zip(axes, traces, strict=False)):
         color = PALETTE[i % len(PALETTE)]
         for g, row in enumerate(trace.lrs):
-            x, y = envelope(row)
+            x, y = steps_post(row)  # the last row holds through to x = its steps
             label = trace.spec.name if trace.groups == 1 else f"{trace.spec.name}/lr_{g}"
             ax.plot(x, y, color=color, linewidth=1.3, drawstyle="steps-post", label=label,
                     linestyle=_LINESTYLES[g % len(_LINESTYLES)])
         if layout == "grid":
-            ax.set_title(trace.spec.name, fontsize=9, loc="left")
-    for ax in dict.fromkeys(axes[: len(traces)]):  # each distinct axes once
+            ax.set_title(trace.spec.title or trace.spec.name, fontsize=9, loc="left")
+    shown = list(dict.fromkeys(axes[: len(traces)]))  # each distinct axes once
+    for ax in shown:
         style_axes(ax, length)
+        ylabel = "learning rate"
         if log:
             ax.set_yscale("log")
-        ax.set_ylabel("learning rate", fontsize=8)
-        ax.set_xlabel("step", fontsize=8)
-    if layout != "grid":
-        axes[0].legend(loc="best", frameon=False, fontsize=8)
+        else:
+            ylabel = linear_lr_ticks(ax, np.concatenate([t.lrs.ravel() for t in traces]))
+        ax.tick_params(labelsize=8)
+    if layout == "grid":
+        # Axis labels on the outer panels only: the left column, and the lowest panel of
+        # each column (which shows its step ticks even when the panel below is empty).
+        for index, ax in enumerate(shown):
+            row, col = divmod(index, cols)
+            if col == 0:
+                ax.set_ylabel(ylabel, fontsize=9)
+            if index + cols >= len(shown):
+                ax.xaxis.set_tick_params(labelbottom=True)
+                ax.set_xlabel("step", fontsize=9)
+    else:
+        shown[0].set_ylabel(ylabel, fontsize=9)
+        shown[0].set_xlabel("step", fontsize=9)
+        shown[0].legend(loc="best", frameon=False, fontsize=8)
     fig.suptitle(title or "lr schedules compared", x=0.01, ha="left", fontsize=11)
     torch_version = traces[0].torch_version
     fig.text(0.995, 0.002, f"lrviz {__version__} · torch {torch_version}", ha="right",

@@ -54,7 +54,7 @@ def write_table_csv(handle: BinaryIO, columns: Sequence[tuple[str, np.ndarray]])
 
 
 def csv_text(trace: Trace, rows: np.ndarray | None = None) -> str:
-    """The trace as CSV text (SPEC section 5), every row or only ``rows``."""
+    """The trace as CSV text (README "What a row means"), every row or only ``rows``."""
     buffer = io.BytesIO()
     write_csv(trace, buffer, rows)
     return buffer.getvalue().decode("utf-8")

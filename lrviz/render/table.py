@@ -46,13 +46,41 @@ def event_labels(marks: list[Event]) -> dict[int, str]:
     return out
 
 
-def cells(trace: Trace, rows: np.ndarray, marks: list[Event]) -> tuple[list[str], list[list[str]]]:
-    """Header and text cells (exact floats) of the selected rows, with an event column."""
-    from lrviz.render.data import column_cells
+# Tables are read by people: values are shown with this many significant digits, more
+# only where fewer would show two different values of a column as the same text.
+# Data files (CSV, JSON) keep the exact floats.
+SHORT_DIGITS = 6
 
+
+def short_cells(values: np.ndarray, digits: int = SHORT_DIGITS) -> list[str]:
+    """Each value with ``digits`` significant digits ('' for NaN); a value whose text would
+    equal that of a different value of the column gets more (up to ``repr``, exact)."""
+    if values.dtype.kind in "iu":
+        return list(map(str, values.tolist()))
+    items = values.tolist()
+    texts = ["" if v != v else _short(v, digits) for v in items]
+    for width in range(digits + 1, 18):
+        seen: dict[str, set[float]] = {}
+        for text, value in zip(texts, items, strict=True):
+            if value == value:
+                seen.setdefault(text, set()).add(value)
+        clashing = {text for text, found in seen.items() if len(found) > 1}
+        if not clashing:
+            return texts
+        texts = [_short(v, width) if t in clashing else t for t, v in zip(texts, items,
+                                                                          strict=True)]
+    return ["" if v != v else repr(v) for v in items]
+
+
+def _short(value: float, digits: int) -> str:
+    return f"{value:.{digits}g}"
+
+
+def cells(trace: Trace, rows: np.ndarray, marks: list[Event]) -> tuple[list[str], list[list[str]]]:
+    """Header and text cells (short floats) of the selected rows, with an event column."""
     cols = trace.columns()
     header = [name for name, _ in cols] + ["event"]
-    columns = [column_cells(values[rows]) for _, values in cols]
+    columns = [short_cells(values[rows]) for _, values in cols]
     labels = event_labels(marks)
     columns.append([labels.get(int(r), "") for r in rows])
     return header, [list(row) for row in zip(*columns, strict=True)]

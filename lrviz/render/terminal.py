@@ -85,8 +85,8 @@ def render(trace: Trace, console: Console, height: int = 12, log: bool = False) 
         label = _fmt(ticks[r]).rjust(_LABEL_WIDTH) if r in ticks else " " * _LABEL_WIDTH
         console.print(Text(f"{label} ┤" if r in ticks else f"{label} │") + line, crop=True)
     console.print(" " * _LABEL_WIDTH + " └" + "─" * width + " step")
-    last = str(trace.steps - 1)
-    middle = str((trace.steps - 1) // 2)
+    last = str(trace.steps)  # the last row holds until x = steps, as in the figures
+    middle = str(trace.steps // 2)
     row = [" "] * (width + 2)
     row[: 1] = ["0"]
     start = width // 2 + 1 - len(middle) // 2
