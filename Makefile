@@ -28,6 +28,7 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q
 	$(BIN)/ruff check lrviz tests
+	$(BIN)/mypy
 
 typecheck: setup
 	$(BIN)/mypy

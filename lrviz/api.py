@@ -25,10 +25,23 @@ def as_spec(spec: Spec | dict[str, Any] | str | Path) -> Spec:
 
 
 def simulate(spec: Spec | dict[str, Any] | str | Path) -> Trace:
-    """Run the real torch scheduler of ``spec`` and return its trace (README "What a row means")."""
+    """Run the real torch scheduler of ``spec`` and return its trace (README, "What a row
+    means"), with what ``lrviz check`` finds in it."""
     from lrviz.engine import simulate as run
 
-    return run(as_spec(spec))
+    return analyze(run(as_spec(spec)))
+
+
+def analyze(trace: Trace) -> Trace:
+    """``trace`` with its findings worked out (the pitfalls ``lrviz check`` reports).
+
+    Analysis runs once, here, above the engine; renderers only read the result.
+    """
+    from dataclasses import replace
+
+    from lrviz.check import findings
+
+    return replace(trace, findings=tuple(findings(trace.spec, trace)))
 
 
 def spec_from_invocation(inv: Invocation) -> Spec:

@@ -166,7 +166,7 @@ def _lean_torch() -> None:
 
 def _simulate(inv: Invocation) -> Trace:
     """The spec the command line describes, run, with notes, warnings and progress."""
-    from lrviz.api import spec_from_invocation
+    from lrviz.api import analyze, spec_from_invocation
     from lrviz.engine import simulate
 
     spec = spec_from_invocation(inv)  # refused, if at all, before torch is imported
@@ -181,6 +181,7 @@ def _simulate(inv: Invocation) -> Trace:
         with Progress(console=_stderr_console(), transient=True) as bar:
             task = bar.add_task(f"simulating {spec.name}", total=spec.steps)
             trace = simulate(spec, progress=lambda done: bar.update(task, completed=done))
+    trace = analyze(trace)
     from lrviz.check import INFO
 
     for finding in trace.findings:  # what `lrviz check` would say, briefly
@@ -221,7 +222,7 @@ def plot(ctx: typer.Context) -> None:
                      "and data.")
         if inv is None:
             return
-        from lrviz import render
+        from lrviz.render import outputs as render
 
         outputs = inv.outputs
         render.check_outputs(outputs)
@@ -269,7 +270,7 @@ def table(ctx: typer.Context) -> None:
                      "behind each change.")
         if inv is None:
             return
-        from lrviz import render
+        from lrviz.render import outputs as render
 
         every = _every(inv.options.get("every"))
         render.check_outputs(inv.outputs)
@@ -339,9 +340,9 @@ def compare(
 ) -> None:
     """Several schedules on one figure or a grid, with a summary."""
     with _boundary(debug):
-        from lrviz import render
         from lrviz.compare import load_specs, summarize
         from lrviz.engine import simulate
+        from lrviz.render import outputs as render
         from lrviz.render.compare import write_comparison
 
         if layout not in ("overlay", "grid"):

@@ -9,14 +9,16 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lrviz import catalog
 from lrviz.errors import SpecError
 from lrviz.spec import Spec, build_file_spec, read_spec
-from lrviz.trace import Trace
+
+if TYPE_CHECKING:
+    from lrviz.trace import Trace
 
 # Schedulers that set each group's lr themselves, whatever the optimizer was given.
 _SETS_ITS_OWN_LR = ("CyclicLR", "OneCycleLR")

@@ -67,7 +67,7 @@ def build(folder: Path, svg: bool = False, allow_import: bool = False,
     images are named after it.
     """
     from lrviz import inputs
-    from lrviz.engine import simulate
+    from lrviz.api import simulate
     from lrviz.render.figure import render_bytes
     from lrviz.spec import load_spec
 

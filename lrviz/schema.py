@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lrviz import catalog, spec
+from lrviz import catalog, keys, spec
 from lrviz.catalog import ANY, BOOL, CHOICE, EXPR, FLOAT, INT, INT_LIST, SCHEDULERS, Param
 from lrviz.expr import MAX_CHARS
 
@@ -53,8 +53,8 @@ def json_schema() -> dict[str, Any]:
                        "scheduler and how many training steps to run (the README's \"The "
                        "YAML spec\").",
         "type": "object",
-        "properties": {key: _TOP[key]() for key in spec.TOP_KEYS},
-        "required": ["scheduler"],
+        "properties": {key.name: _top(key) for key in keys.TOP},
+        "required": [key.name for key in keys.TOP if key.required],
         "additionalProperties": False,
         # only a scheduler stepped on a metric (ReduceLROnPlateau) takes `metric:`
         "dependentSchemas": {
@@ -79,32 +79,45 @@ def json_schema() -> dict[str, Any]:
 # ------------------------------------------------------------------------ top level
 
 
-def _name() -> dict[str, Any]:
-    return {"type": ["string", "null"], "pattern": r"^[^/\\]*[^/\\\s][^/\\]*$",
-            "description": "Name of the outputs (NAME.png); default: the file name without "
-                           "its suffix. No slashes."}
+def _key(key: keys.Key) -> dict[str, Any]:
+    """The schema of one of the spec's own keys, from :mod:`lrviz.keys`' table."""
+    bounds: dict[str, Any] = {}
+    if key.minimum is not None:
+        bounds["exclusiveMinimum" if key.exclusive_minimum else "minimum"] = key.minimum
+    if key.maximum is not None:
+        bounds["maximum"] = key.maximum
+    out: dict[str, Any]
+    if key.kind == keys.INTEGER:
+        out = _integer(**bounds)
+        if not key.required:  # left empty, as not given
+            out = {"anyOf": [*out["anyOf"], {"type": "null"}]}
+    elif key.kind == keys.NUMBER:
+        out = _number(**bounds)
+    elif key.kind == keys.BOOLEAN:
+        out = _boolean()
+    elif key.kind == keys.NAME:
+        # one line, no slashes, not starting with . or - (nor with spaces, which lrviz strips)
+        out = {"type": ["string", "null"], "maxLength": key.max_length,
+               "pattern": r"^[^./\\\s\x00-\x1f\x7f-\x9f-][^/\\\x00-\x1f\x7f-\x9f]*$"}
+    elif key.kind == keys.TEXT:
+        out = {"type": ["string", "number", "boolean", "null"], "maxLength": key.max_length,
+               "pattern": r"^[^\x00-\x1f\x7f-\x9f]*$"}
+    elif key.kind == keys.SIZE:
+        side = _SIDE_1_TO_50
+        out = {"anyOf": [
+            {"type": "string", "pattern": rf"^{side}[xX]{side}$"},
+            {"type": "array", "minItems": 2, "maxItems": 2,
+             "items": _number(**bounds)},
+        ]}
+    else:
+        raise AssertionError(f"{key.name}: no schema for a {key.kind}")
+    if key.default is not None:
+        out["default"] = key.default
+    return {**out, "description": key.help}
 
 
-def _title() -> dict[str, Any]:
-    return {"type": ["string", "number", "boolean", "null"], "description": "Plot title."}
-
-
-def _steps() -> dict[str, Any]:
-    return {"anyOf": [_integer(minimum=1), {"type": "null"}],
-            "description": "Training steps to simulate (rows of output), >= 1; default: "
-                           "enough to show the schedule's whole shape."}
-
-
-def _epochs() -> dict[str, Any]:
-    return {"anyOf": [_integer(minimum=1), {"type": "null"}],
-            "description": "Epochs to simulate when `steps` is not given: steps = epochs * "
-                           "steps_per_epoch."}
-
-
-def _steps_per_epoch() -> dict[str, Any]:
-    return {"anyOf": [_integer(minimum=1), {"type": "null"}], "default": 1,
-            "description": "Training steps per epoch, >= 1; with `interval: epoch` the "
-                           "scheduler steps once per epoch."}
+# A side of a figure written as text, 1 to 50 inches (``8x4``): the bound in a pattern.
+_SIDE_1_TO_50 = r"(50(\.0*)?|[1-4]\d(\.\d*)?|[1-9](\.\d*)?)"
 
 
 def _optimizer() -> dict[str, Any]:
@@ -179,42 +192,24 @@ def _metric() -> dict[str, Any]:
     }
 
 
-def _warmup() -> dict[str, Any]:
-    known: dict[str, dict[str, Any]] = {
-        "steps": {**_integer(minimum=0), "description": "Scheduler steps of the warmup "
-                  "(0: no warmup)."},
-        "start_factor": {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-                                   {"$ref": "#/$defs/number_text"}],
-                         "default": 0.01,
-                         "description": "Factor of the lr at the first step, in (0, 1]."},
-    }
-    return {"type": ["object", "null"],
-            "description": "A linear warmup before the scheduler, ramping the lr from "
-                           "start_factor times the initial lr up to it.",
-            "properties": {key: known[key] for key in spec.WARMUP_KEYS},
-            "required": ["steps"], "additionalProperties": False}
-
-
-def _plot() -> dict[str, Any]:
-    known: dict[str, dict[str, Any]] = {
-        "log_y": {**_boolean(), "description": "Logarithmic lr axis."},
-        "size": {"description": "Figure size in inches, WIDTHxHEIGHT (8x4), each 1 to 50.",
-                 "anyOf": [
-                     {"type": "string", "pattern": rf"^{_NUMBER}[xX]{_NUMBER}$"},
-                     {"type": "array", "minItems": 2, "maxItems": 2,
-                      "items": {"$ref": "#/$defs/number"}},
-                 ]},
-        "dpi": {**_integer(minimum=20, maximum=1200), "description": "Raster resolution."},
-    }
-    return {"type": ["object", "null"], "description": "How the figure is drawn.",
-            "properties": {key: known[key] for key in spec.PLOT_KEYS},
+def _section(name: str, description: str) -> dict[str, Any]:
+    table = keys.SECTIONS[name]
+    return {"type": ["object", "null"], "description": description,
+            "properties": {k.name: _key(k) for k in table},
+            "required": [k.name for k in table if k.required],
             "additionalProperties": False}
 
 
-_TOP = {"name": _name, "title": _title, "steps": _steps, "epochs": _epochs,
-        "steps_per_epoch": _steps_per_epoch,
-        "optimizer": _optimizer, "scheduler": lambda: {"$ref": "#/$defs/top_scheduler"},
-        "metric": _metric, "warmup": _warmup, "plot": _plot}
+_SECTIONS = {"optimizer": _optimizer, "scheduler": lambda: {"$ref": "#/$defs/top_scheduler"},
+             "metric": _metric}
+
+
+def _top(key: keys.Key) -> dict[str, Any]:
+    if key.kind != keys.MAPPING:
+        return _key(key)
+    if key.name in keys.SECTIONS:
+        return _section(key.name, key.help)
+    return _SECTIONS[key.name]()
 
 
 # ------------------------------------------------------------------------ schedulers

@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lrviz import catalog, inputs
+from lrviz import catalog, inputs, keys
 from lrviz.catalog import ANY, BOOL, CHOICE, EXPR, FLOAT, INT, INT_LIST, SCHEDULERS, Param
 from lrviz.errors import SpecError
 
-TOP_KEYS = ("name", "title", "steps", "epochs", "steps_per_epoch", "optimizer", "scheduler",
-            "metric", "warmup", "plot")
-WARMUP_KEYS = ("steps", "start_factor")
-PLOT_KEYS = ("log_y", "size", "dpi")
+TOP_KEYS = keys.names(keys.TOP)
+WARMUP_KEYS = keys.names(keys.WARMUP)
+PLOT_KEYS = keys.names(keys.PLOT)
 INTERVALS = ("step", "epoch")
 DEFAULT_OPTIMIZER: dict[str, Any] = {"type": "SGD", "lr": 0.1, "momentum": 0.9}
 # A run longer than this is refused unless the caller raises the cap: it guards
@@ -35,8 +34,7 @@ MAX_GROUPS = 1000  # param groups: each one is a row of every output
 MAX_SPEC_BYTES = inputs.MAX_SPEC_BYTES
 MAX_INT = 2**53  # larger integers lose their last digits as floats; no schedule needs them
 MAX_DEPTH = 32  # nesting of a spec's mappings and lists (composites of composites, ...)
-MAX_NAME = 100  # characters of a name: it becomes a file name
-MAX_TITLE = 200  # characters of a title: one line over a figure
+MAX_NAME, MAX_TITLE = keys.MAX_NAME, keys.MAX_TITLE
 MAX_PIXELS = 80_000_000  # of a figure: the tallest default one at 1200 dpi has 74 million
 _LARGEST_DEFAULT_SIZE = (8.0, 6.4)  # inches, with the momentum and metric panels
 _DEFAULT_DPI = 150
@@ -398,6 +396,23 @@ class _Checker:
             raise self.fail(path, f"expected an integer, got {_show(value)}")
         return int(number)
 
+    def keyed(self, section: str, name: str, value: Any) -> Any:
+        """A value of one of the spec's own keys, checked by :mod:`lrviz.keys`' table."""
+        key, path = keys.key(section, name), _join(section, name)
+        if key.kind == keys.BOOLEAN:
+            return self.boolean(value, path)
+        if key.kind == keys.INTEGER:
+            number: float = self.integer(value, path)
+            what = "an integer"
+        elif key.kind == keys.NUMBER:
+            number, what = self.number(value, path), "a number"
+        else:
+            raise AssertionError(f"{path} is a {key.kind}, not a single value")
+        if not key.within(number):
+            raise self.fail(path, f"expected {key.bounds_text(what)}{key.hint}, "
+                            f"got {_num(number)}")
+        return number
+
     def boolean(self, value: Any, path: str) -> bool:
         if isinstance(value, bool):
             return value
@@ -529,9 +544,7 @@ def build_spec(
         )
     steps_per_epoch = 1
     if raw.get("steps_per_epoch") is not None:
-        steps_per_epoch = check.integer(raw["steps_per_epoch"], "steps_per_epoch")
-        if steps_per_epoch < 1:
-            raise check.fail("steps_per_epoch", f"expected an integer >= 1, got {steps_per_epoch}")
+        steps_per_epoch = check.keyed("", "steps_per_epoch", raw["steps_per_epoch"])
 
     if interval == "epoch" and steps_per_epoch == 1:
         notes.append("scheduler.interval is epoch and an epoch is 1 step: every row is an "
@@ -556,14 +569,9 @@ def build_spec(
                 )
 
     if raw.get("steps") is not None:
-        steps = check.integer(raw["steps"], "steps")
-        if steps < 1:
-            raise check.fail("steps", f"expected an integer >= 1, got {steps}")
+        steps = check.keyed("", "steps", raw["steps"])
     elif raw.get("epochs") is not None:
-        epochs = check.integer(raw["epochs"], "epochs")
-        if epochs < 1:
-            raise check.fail("epochs", f"expected an integer >= 1, got {epochs}")
-        steps = epochs * steps_per_epoch
+        steps = check.keyed("", "epochs", raw["epochs"]) * steps_per_epoch
     else:
         length = _natural_length(scheduler, metric) + (warmup.steps if warmup else 0)
         steps = length * steps_per_epoch if interval == "epoch" else length
@@ -687,12 +695,9 @@ def _warmup(check: _Checker, value: Any) -> WarmupSpec | None:
     check.mapping(value, "warmup", WARMUP_KEYS)
     if "steps" not in value:
         raise check.fail("warmup", "missing `steps:` (scheduler steps of the warmup)")
-    steps = check.integer(value["steps"], "warmup.steps")
-    if steps < 0:
-        raise check.fail("warmup.steps", f"expected an integer >= 0 (0: no warmup), got {steps}")
-    factor = check.number(value.get("start_factor", 0.01), "warmup.start_factor")
-    if not 0 < factor <= 1:
-        raise check.fail("warmup.start_factor", f"expected a number in (0, 1], got {_num(factor)}")
+    steps = check.keyed("warmup", "steps", value["steps"])
+    factor = check.keyed("warmup", "start_factor",
+                         value.get("start_factor", keys.key("warmup", "start_factor").default))
     # 0 steps is no warmup at all: the baseline of a sweep over warmup lengths
     return WarmupSpec(steps, factor) if steps else None
 
@@ -728,7 +733,7 @@ def _plot_options(check: _Checker, value: Any) -> PlotOptions:
     check.mapping(value, "plot", PLOT_KEYS)
     log_y = value.get("log_y")
     if log_y is not None:
-        log_y = check.boolean(log_y, "plot.log_y")
+        log_y = check.keyed("plot", "log_y", log_y)
     size = value.get("size")
     if size is not None:
         parts = size.lower().split("x") if isinstance(size, str) else size
@@ -737,14 +742,14 @@ def _plot_options(check: _Checker, value: Any) -> PlotOptions:
                 "plot.size", f"expected WIDTHxHEIGHT in inches (8x4), got {_show(size)}"
             )
         width, height = (check.number(v, "plot.size") for v in parts)
-        if not (1 <= width <= 50 and 1 <= height <= 50):
-            raise check.fail("plot.size", f"expected each side from 1 to 50 inches, got {size}")
+        side = keys.key("plot", "size")
+        if not (side.within(width) and side.within(height)):
+            raise check.fail("plot.size", f"expected {side.bounds_text('each side')} inches, "
+                             f"got {size}")
         size = (width, height)
     dpi = value.get("dpi")
     if dpi is not None:
-        dpi = check.integer(dpi, "plot.dpi")
-        if not 20 <= dpi <= 1200:
-            raise check.fail("plot.dpi", f"expected an integer from 20 to 1200, got {dpi}")
+        dpi = check.keyed("plot", "dpi", dpi)
     width, height = size or _LARGEST_DEFAULT_SIZE
     pixels = width * height * (dpi or _DEFAULT_DPI) ** 2
     if pixels > MAX_PIXELS:

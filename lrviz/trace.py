@@ -6,7 +6,6 @@ A :class:`Trace` knows nothing of torch; renderers and writers read it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,13 +30,9 @@ class Trace:
     warnings: tuple[str, ...] = ()  # torch warnings raised during the run, once each
     torch_version: str = ""
     momentum_name: str = "momentum"  # or "beta1" for Adam-like optimizers
-
-    @cached_property
-    def findings(self) -> list[Finding]:
-        """What ``lrviz check`` finds in this run, most severe first (worked out once)."""
-        from lrviz.check import findings
-
-        return findings(self.spec, self)
+    # What ``lrviz check`` finds in this run, most severe first: worked out once, by
+    # :func:`lrviz.api.analyze`, and only read here (renderers draw them).
+    findings: tuple[Finding, ...] = ()
 
     @property
     def steps(self) -> int:

@@ -270,3 +270,36 @@ def test_bool_words_match_lrviz() -> None:
 def test_import_is_light() -> None:
     code = "import sys, lrviz.schema; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# The spec's own keys come from one table (lrviz.keys): the schema and the validator are
+# fed the same values here and must agree on each.
+_BASE = {"steps": 20, "scheduler": {"type": "cosine"}}
+OWN_KEYS = [
+    ({"plot": {"size": "100x100"}}, False), ({"plot": {"size": "0.5x4"}}, False),
+    ({"plot": {"size": "8x4"}}, True), ({"plot": {"size": [8, 60]}}, False),
+    ({"plot": {"size": [8, 4.5]}}, True), ({"plot": {"dpi": 10}}, False),
+    ({"plot": {"dpi": 1201}}, False), ({"plot": {"dpi": 300}}, True),
+    ({"plot": {"log_y": "maybe"}}, False), ({"plot": {"log_y": "yes"}}, True),
+    ({"steps": 0}, False), ({"steps": 5}, True), ({"steps_per_epoch": 0}, False),
+    ({"epochs": 0, "steps": None}, False), ({"epochs": 2, "steps": None}, True),
+    ({"warmup": {"steps": -1}}, False), ({"warmup": {"steps": 0}}, True),
+    ({"warmup": {"steps": None}}, False), ({"warmup": {"start_factor": 0.5}}, False),
+    ({"warmup": {"steps": 3, "start_factor": 0}}, False),
+    ({"warmup": {"steps": 3, "start_factor": 1.5}}, False),
+    ({"warmup": {"steps": 3, "start_factor": 1}}, True),
+    ({"name": "n" * 101}, False), ({"name": "n" * 100}, True), ({"name": ".hidden"}, False),
+    ({"name": "-dash"}, False), ({"name": "a/b"}, False), ({"name": "a\nb"}, False),
+    ({"name": "cosine run 2"}, True), ({"title": "t" * 201}, False),
+    ({"title": "a\nb"}, False), ({"title": "Warmup, then cosine"}, True),
+    ({"stepz": 3}, False),
+]
+
+
+@pytest.mark.parametrize(("change", "valid"), OWN_KEYS, ids=[str(c) for c, _ in OWN_KEYS])
+def test_schema_and_validator_agree_on_the_spec_keys(
+    change: dict[str, Any], valid: bool, tmp_path: Path
+) -> None:
+    raw = {**_BASE, **change}
+    assert lrviz_ok(raw, tmp_path) is valid
+    assert schema_ok(raw) is valid

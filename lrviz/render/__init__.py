@@ -1,52 +1,10 @@
-"""Writers for a Trace: figures and data files, chosen by the output's suffix.
+"""Renderers: a Trace (and what was found in it) in, figures, tables and files out.
 
-Renderers know traces, never torch. Every file goes through :mod:`lrviz.render.files`:
-all outputs of a command land together or not at all.
+Renderers know traces, never torch or the engine. Every file goes through
+:mod:`lrviz.render.files`: all outputs of a command land together or not at all;
+:mod:`lrviz.render.outputs` picks the writer by the output's suffix.
 """
-
-from __future__ import annotations
-
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from lrviz.render import files
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from lrviz.trace import Trace
 
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 DATA_SUFFIXES = (".csv", ".json", ".md")
 SUFFIXES = FIGURE_SUFFIXES + DATA_SUFFIXES
-
-
-def check_outputs(paths: Sequence[Path], flag: str = "-o") -> None:
-    """Refuse, before anything runs, an output lrviz could not write (or would write twice)."""
-    files.check_outputs(paths, SUFFIXES, flag)
-
-
-def write_outputs(
-    trace: Trace, paths: Sequence[Path], rows: np.ndarray | None = None
-) -> list[Path]:
-    """Write ``trace`` to every path, all or nothing; returns the paths written.
-
-    ``rows`` limits the tables (``.csv``, ``.md``) to those rows; figures and JSON
-    always hold every row.
-    """
-    from lrviz.render import data
-
-    def writer(path: Path) -> files.Writer:
-        suffix = path.suffix.lower()
-        if suffix in FIGURE_SUFFIXES:
-            from lrviz.render.figure import save_figure
-
-            return lambda handle: save_figure(trace, handle, suffix)
-        if suffix == ".csv":
-            return lambda handle: data.write_csv(trace, handle, rows)
-        if suffix == ".json":
-            return lambda handle: data.write_json(trace, handle)
-        return lambda handle: data.write_markdown(trace, handle, rows)
-
-    return files.write_files([(path, writer(path)) for path in paths])

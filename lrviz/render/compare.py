@@ -23,10 +23,11 @@ from lrviz.render.figure import (
     style_axes,
 )
 from lrviz.render.files import Writer, write_files
-from lrviz.trace import Trace
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from lrviz.trace import Trace
 
 _LINESTYLES = ("-", "--", ":", "-.")
 

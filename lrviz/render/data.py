@@ -12,13 +12,15 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
 from lrviz import __version__
 from lrviz.render import escape
-from lrviz.trace import Trace
+
+if TYPE_CHECKING:
+    from lrviz.trace import Trace
 
 CHUNK_ROWS = 65_536  # rows turned into text at a time
 
@@ -104,14 +106,3 @@ def write_json_document(handle: BinaryIO, head: dict[str, Any],
 
 def write_json(trace: Trace, handle: BinaryIO) -> None:
     write_json_document(handle, {"meta": meta(trace)}, trace.columns())
-
-
-def write_markdown(trace: Trace, handle: BinaryIO, rows: np.ndarray | None = None) -> None:
-    """``rows``, by default the change points, as a Markdown table with the events."""
-    from lrviz.events import events
-    from lrviz.render.table import markdown, select_rows
-
-    marks = events(trace.spec, trace)
-    if rows is None:
-        rows, _ = select_rows(trace, marks)
-    handle.write(markdown(trace, rows, marks).encode("utf-8"))

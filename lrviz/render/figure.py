@@ -18,11 +18,12 @@ import numpy as np
 
 from lrviz import __version__
 from lrviz.events import Event, events
-from lrviz.trace import Trace
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from lrviz.trace import Trace
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")

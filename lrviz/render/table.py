@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 from rich import box
@@ -11,7 +12,9 @@ from rich.table import Table
 
 from lrviz.events import Event
 from lrviz.render import escape
-from lrviz.trace import Trace
+
+if TYPE_CHECKING:
+    from lrviz.trace import Trace
 
 # Beyond this many change points (a cosine changes at every step) the default table is
 # thinned to the events and evenly spaced rows; --all and --every K show more.
@@ -120,3 +123,13 @@ def markdown(trace: Trace, rows: np.ndarray, marks: list[Event]) -> str:
     lines.extend("| " + " | ".join([*row[:-1], escape.markdown(row[-1])]) + " |"
                  for row in body)
     return "\n".join(lines) + "\n"
+
+
+def write_markdown(trace: Trace, handle: BinaryIO, rows: np.ndarray | None = None) -> None:
+    """``rows``, by default the change points, as a Markdown table with the events."""
+    from lrviz.events import events
+
+    marks = events(trace.spec, trace)
+    if rows is None:
+        rows, _ = select_rows(trace, marks)
+    handle.write(markdown(trace, rows, marks).encode("utf-8"))

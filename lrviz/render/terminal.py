@@ -9,12 +9,15 @@ and leaves it out when the output is not a terminal.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
 from rich.text import Text
 
-from lrviz.trace import Trace
+if TYPE_CHECKING:
+    from lrviz.trace import Trace
+
 
 _BASE = 0x2800
 # bit of the dot at (column 0..1, row 0..3) within one braille cell

@@ -1,0 +1,116 @@
+"""The package's shape: data flows one way, and renderers never need torch.
+
+Every ``import`` of an lrviz module counts, at the top of a file or inside a function
+(only ``if TYPE_CHECKING:`` blocks, which never run, are left out), and importing
+``lrviz.a.b`` counts as importing the package ``lrviz.a`` too, as Python does.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "lrviz"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    hidden = {id(node) for block in ast.walk(tree)
+              if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+              for node in ast.walk(block)}
+    named: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in hidden:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            named.add(node.module)
+            named.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            named.update(alias.name for alias in node.names)
+    found = set()
+    for name in named:
+        parts = name.split(".")
+        found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return {m for m in found if m in MODULES}
+
+
+GRAPH = {name: _imports(path) - {name} for name, path in MODULES.items()}
+
+
+def _cycle() -> list[str] | None:
+    """One import cycle, as the modules along it, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        state[module] = 1
+        path.append(module)
+        for other in sorted(GRAPH[module]):
+            if state.get(other) == 1:
+                return [*path[path.index(other):], other]
+            if other not in state and (found := visit(other)):
+                return found
+        path.pop()
+        state[module] = 2
+        return None
+
+    for module in sorted(GRAPH):
+        if module not in state and (found := visit(module)):
+            return found
+    return None
+
+
+def test_no_import_cycle_inside_the_package() -> None:
+    assert _cycle() is None, " -> ".join(_cycle() or [])
+
+
+def test_the_walker_sees_a_cycle() -> None:
+    GRAPH["lrviz.errors"].add("lrviz.cli")  # cli imports errors: now they import each other
+    try:
+        assert _cycle() is not None
+    finally:
+        GRAPH["lrviz.errors"].discard("lrviz.cli")
+
+
+def test_nothing_imports_the_cli() -> None:
+    users = [m for m, deps in GRAPH.items() if "lrviz.cli" in deps and m != "lrviz.__main__"]
+    assert users == []
+
+
+def test_rendering_a_hand_built_trace_needs_neither_torch_nor_the_engine(tmp_path: Path) -> None:
+    code = """
+import io, sys
+from pathlib import Path
+import numpy as np
+from lrviz.spec import build_spec
+from lrviz.trace import Trace
+from lrviz.render import data, figure, table, outputs
+from lrviz.render.compare import figure as compare_figure
+spec = build_spec({"steps": 4, "scheduler": {"type": "step", "step_size": 2},
+                   "optimizer": {"param_groups": [{"lr": 0.1}, {"lr": 0.01}]}})
+trace = Trace(spec, np.array([[0.1, 0.1, 0.01, 0.01], [0.01, 0.01, 0.001, 0.001]]))
+figure.render_bytes(trace, ".png")
+compare_figure([trace, trace], "grid")
+data.write_csv(trace, io.BytesIO())
+data.write_json(trace, io.BytesIO())
+table.write_markdown(trace, io.BytesIO())
+outputs.write_outputs(trace, [Path("t.csv"), Path("t.svg")])
+loaded = [m for m in ("torch", "lrviz.engine", "lrviz.check") if m in sys.modules]
+print(",".join(loaded) or "none")
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "none"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.svg"]
