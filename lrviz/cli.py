@@ -395,8 +395,8 @@ def check(
     with _boundary(debug):
         from rich.console import Console
 
+        from lrviz.api import load_spec
         from lrviz.check import check_spec, exit_code, render_reports
-        from lrviz.spec import load_spec
 
         if format not in ("text", "json"):
             raise SpecError(f"expected text or json, got {format!r}", "--format")
