@@ -88,6 +88,13 @@ micro_batch_size: 2
 gradient_accumulation_steps: 4
 warmup_steps: 10
 """
+TORCHTUNE = """\
+optimizer: {_component_: torch.optim.AdamW, lr: 3.0e-4, fused: true}
+lr_scheduler:
+  _component_: torchtune.training.lr_schedulers.get_cosine_schedule_with_warmup
+  num_warmup_steps: 100
+epochs: 1
+"""
 
 NOT_READ = ("not a spec lrviz reads: expected lrviz's YAML spec (scheduler: ...) or a "
             "LightningCLI config (optimizer:/lr_scheduler: with class_path)")
@@ -109,8 +116,9 @@ def scores(text: str) -> dict[str, int]:
     (HYDRA_TOP, {"lrviz": 0, "lightning": 0}),
     (HF, {"lrviz": 0, "lightning": 0}),
     (AXOLOTL, {"lrviz": 0, "lightning": 0}),
+    (TORCHTUNE, {"lrviz": 0, "lightning": 0}),
 ], ids=["lrviz", "lrviz-no-scheduler", "lrviz-typo", "lightning", "lightning-fit",
-        "lightning-no-scheduler", "hydra", "hydra-top", "hf", "axolotl"])
+        "lightning-no-scheduler", "hydra", "hydra-top", "hf", "axolotl", "torchtune"])
 def test_detection_scores(text: str, expected: dict[str, int]) -> None:
     assert scores(text) == expected
 
@@ -130,6 +138,12 @@ def test_the_from_help_names_every_reader() -> None:
     for name in readers.names():
         assert name in flag.help
         assert name in result.stdout
+
+
+def test_from_completes_reader_names() -> None:
+    assert flags.complete(["s.yaml", "--from"], "l") == ["lrviz", "lightning"]
+    assert flags.complete(["s.yaml", "--from"], "li") == ["lightning"]
+    assert "--from" in flags.complete(["s.yaml"], "--fr")
 
 
 def test_readers_return_the_raw_spec_and_its_locations(tmp_path: Path) -> None:
