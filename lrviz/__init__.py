@@ -20,13 +20,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from lrviz.api import as_spec, simulate
+    from lrviz.api import as_spec, load_spec, simulate
     from lrviz.errors import LrvizError, RunError, SpecError
-    from lrviz.spec import Spec, load_spec
+    from lrviz.spec import Spec
     from lrviz.trace import Trace
 
 _HOMES = {
-    "as_spec": "lrviz.api", "simulate": "lrviz.api", "load_spec": "lrviz.spec",
+    "as_spec": "lrviz.api", "simulate": "lrviz.api", "load_spec": "lrviz.api",
     "Spec": "lrviz.spec", "Trace": "lrviz.trace", "LrvizError": "lrviz.errors",
     "SpecError": "lrviz.errors", "RunError": "lrviz.errors",
 }

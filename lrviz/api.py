@@ -5,12 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lrviz import readers
 from lrviz.errors import SpecError
-from lrviz.spec import Spec, build_file_spec, build_spec, load_spec, merge
+from lrviz.spec import Spec, build_file_spec, build_spec, merge
 
 if TYPE_CHECKING:
     from lrviz.flags import Invocation
     from lrviz.trace import Trace
+
+
+def load_spec(
+    path: str | Path, overrides: dict[str, Any] | None = None, *, text: str | None = None,
+    from_: str | None = None, **kwargs: Any,
+) -> Spec:
+    """Load and validate a spec file; ``overrides`` (a raw mapping) wins over the file.
+
+    The file is lrviz's YAML spec or a config lrviz reads (README "Configs you already
+    have"), told apart by its content; ``from_`` names the format instead (``"lrviz"``,
+    ``"lightning"``: :func:`lrviz.readers.names`). ``text`` is the file's contents when
+    the caller has already read it; ``kwargs`` go to :func:`lrviz.spec.build_spec`.
+    """
+    raw, locations = readers.read(path, text, from_)
+    kwargs["locations"] = {**locations, **kwargs.get("locations", {})}
+    return build_file_spec(merge(raw, overrides) if overrides else raw, path, **kwargs)
 
 
 def as_spec(spec: Spec | dict[str, Any] | str | Path) -> Spec:

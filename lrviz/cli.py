@@ -308,6 +308,10 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback 
 AllowImport = Annotated[bool, typer.Option(
     "--allow-import", help="Let a `package.module:ClassName` scheduler import and run that "
     "module.")]
+FromFormat = Annotated[str | None, typer.Option(
+    "--from", metavar="NAME", show_default=False,
+    help="Read every spec file as this format: lrviz (lrviz's own spec) or lightning (a "
+    "LightningCLI config); default: told by each file's content.")]
 AllowPath = Annotated[list[Path] | None, typer.Option(
     "--allow-path", metavar="DIR", show_default=False,
     help="A folder specs may name files in, besides their own and the current folder; "
@@ -334,6 +338,7 @@ def compare(
         "--log-y", help="Logarithmic lr axis (default: when a linear one would flatten "
         "much of the run).")] = False,
     linear_y: Annotated[bool, typer.Option("--linear-y", help="Linear lr axis.")] = False,
+    from_: FromFormat = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
     debug: Debug = False,
@@ -351,7 +356,7 @@ def compare(
             raise SpecError("choose one of --log-y and --linear-y, not both", "--log-y")
         outputs = output or [Path("compare.png")]
         render.check_outputs(outputs)
-        loaded = load_specs(specs, steps, sweep, allow_import, tuple(allow_path or ()))
+        loaded = load_specs(specs, steps, sweep, allow_import, tuple(allow_path or ()), from_)
         if log_y or linear_y:  # the command line decides over every spec's plot.log_y
             from dataclasses import replace
 
@@ -385,6 +390,7 @@ def check(
     format: Annotated[str, typer.Option(
         "--format", metavar="text|json",
         help="text (for people) or json (for machines).")] = "text",
+    from_: FromFormat = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
     debug: Debug = False,
@@ -396,15 +402,18 @@ def check(
     with _boundary(debug):
         from rich.console import Console
 
+        from lrviz import readers
+        from lrviz.api import load_spec
         from lrviz.check import check_spec, exit_code, render_reports
-        from lrviz.spec import load_spec
 
         if format not in ("text", "json"):
             raise SpecError(f"expected text or json, got {format!r}", "--format")
+        if from_ is not None:
+            readers.find(from_)  # refused once, not once per spec
         reports, invalid = [], False
         for path in specs:
             try:
-                spec = load_spec(path, allow_import=allow_import,
+                spec = load_spec(path, from_=from_, allow_import=allow_import,
                                  allow_paths=tuple(allow_path or ()))
                 _lean_torch()
                 reports.append(check_spec(spec))
@@ -464,6 +473,7 @@ def gallery(
     check_only: Annotated[bool, typer.Option(
         "--check", help="Write nothing; exit 1 naming every spec whose values changed or "
         "whose image is missing or stale.")] = False,
+    from_: FromFormat = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
     debug: Debug = False,
@@ -478,7 +488,7 @@ def gallery(
         svg = svg or (check_only and any(output.glob("*.svg")))
         _lean_torch()
         entries = galleries.build(folder, svg=svg, allow_import=allow_import,
-                                  allow_paths=tuple(allow_path or ()))
+                                  allow_paths=tuple(allow_path or ()), from_=from_)
         for entry in entries:
             if entry.error is not None:
                 _say("error", str(entry.error))

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lrviz import catalog
+from lrviz import catalog, readers
 from lrviz.errors import SpecError
-from lrviz.spec import Spec, build_file_spec, read_spec
+from lrviz.spec import Spec, build_file_spec
 
 if TYPE_CHECKING:
     from lrviz.trace import Trace
@@ -120,9 +120,12 @@ MAX_SCHEDULES = 48  # on one figure: more lines or panels than anyone can read
 
 def load_specs(
     paths: list[str], steps: int | None = None, sweep: str | None = None,
-    allow_import: bool = False, allow_paths: tuple[Path, ...] = (),
+    allow_import: bool = False, allow_paths: tuple[Path, ...] = (), from_: str | None = None,
 ) -> list[Spec]:
-    """Validated specs of the YAML files, ``steps`` overriding each; a sweep expands one."""
+    """Validated specs of the YAML files, ``steps`` overriding each; a sweep expands one.
+
+    ``from_`` names the format of every file (:mod:`lrviz.readers`); by default each
+    file's content tells it."""
     if sweep is not None and len(paths) != 1:
         raise SpecError(f"a sweep takes exactly one spec, got {len(paths)}", "--sweep")
     if len(paths) > MAX_SCHEDULES:
@@ -130,7 +133,7 @@ def load_specs(
                         paths[MAX_SCHEDULES])
     specs: list[Spec] = []
     for path in paths:
-        raw, found = read_spec(path)
+        raw, found = readers.read(path, from_=from_)
         if steps is not None:
             raw["steps"] = steps
         variants = sweep_variants(raw, sweep) if sweep else [(raw, {})]

@@ -63,6 +63,9 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--max-steps", "max_steps", "refuse runs longer than this (default 50000000)", "N"),
     RunFlag("--allow-import", "allow_import", "let a `package.module:ClassName` scheduler "
             "import and run that module"),
+    RunFlag("--from", "from_", "read the spec file as this format: lrviz (lrviz's own "
+            "spec) or lightning (a LightningCLI config); default: told by its content",
+            "NAME"),
     RunFlag("--allow-path", "allow_path", "a folder the spec may name files in, besides its "
             "own and the current folder; repeatable", "DIR"),
     RunFlag("--debug", "debug", "show the Python traceback of an error"),
@@ -121,6 +124,7 @@ class Invocation:
     locations: dict[str, str] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
     allow_paths: list[Path] = field(default_factory=list)  # --allow-path
+    from_: str | None = None  # --from: the reader of the spec file (lrviz.readers)
     debug: bool = False
     allow_import: bool = False
     help: bool = False
@@ -165,21 +169,27 @@ def parse(tokens: list[str], extra: tuple[RunFlag, ...] = (), command: str = "pl
     known = _by_flag(RUN_FLAGS + own)
     _refuse_others(tokens, known, command)
     pairs = _split(tokens, inv, known)
+    for flag, value in pairs:  # the file is read with it, before the other flags apply
+        if flag in known and known[flag].dest == "from_":
+            inv.from_ = value
     if inv.target is None:
         if pairs and not inv.help:
             raise SpecError("give a scheduler name (see `lrviz list`) or a YAML spec first",
                             pairs[0][0])
         return inv
     if is_spec_path(inv.target):
-        from lrviz.spec import read_spec
+        from lrviz import readers
 
-        inv.file_raw, file_locations = read_spec(inv.target)
+        inv.file_raw, file_locations = readers.read(inv.target, from_=inv.from_)
         inv.locations.update(file_locations)
         sched_raw = inv.file_raw.get("scheduler")
         kind = sched_raw.get("type") if isinstance(sched_raw, dict) else None
         if isinstance(kind, str) and (catalog.find(kind) or inv.allow_import):
             inv.scheduler = catalog.lookup(kind, inv.target, inv.allow_import)
     else:
+        if inv.from_ is not None:
+            raise SpecError(f"names the format of a spec file; {inv.target!r} is a scheduler "
+                            "name", "--from")
         inv.scheduler = catalog.lookup(inv.target, inv.target, inv.allow_import)
     if inv.help:
         return inv
@@ -297,6 +307,8 @@ def _apply_run_flag(
         inv.outputs.append(path)
     elif dest == "allow_path":
         inv.allow_paths.append(Path(value))
+    elif dest == "from_":
+        pass  # read by parse() before the file
     elif dest == "max_steps":
         try:
             inv.max_steps = int(value)
@@ -381,6 +393,10 @@ def complete(
         return [c for c in params[previous].choices if c.startswith(incomplete)]
     if previous == "--interval":
         return [c for c in ("step", "epoch") if c.startswith(incomplete)]
+    if previous == "--from":
+        from lrviz import readers
+
+        return [n for n in readers.names() if n.startswith(incomplete)]
     if previous == "--metric":
         from lrviz.metrics import GENERATORS
 
@@ -406,9 +422,9 @@ def _completion_scheduler(target: str | None) -> catalog.Scheduler | None:
     if not is_spec_path(target):
         return catalog.find(target)
     try:
-        from lrviz.spec import read_spec
+        from lrviz import readers
 
-        kind = read_spec(target)[0].get("scheduler", {}).get("type")
+        kind = readers.read(target)[0].get("scheduler", {}).get("type")
     except (SpecError, AttributeError):
         return None
     return catalog.find(kind) if isinstance(kind, str) else None

@@ -59,17 +59,20 @@ def spec_files(folder: Path) -> list[Path]:
 
 
 def build(folder: Path, svg: bool = False, allow_import: bool = False,
-          allow_paths: tuple[Path, ...] = ()) -> list[Entry]:
+          allow_paths: tuple[Path, ...] = (), from_: str | None = None) -> list[Entry]:
     """Simulate and render every spec of ``folder`` in memory; failures are kept, not raised.
 
     The folder's files are untrusted: each must be a regular file inside the folder
     (a link out of it is refused), and each spec needs a name of its own, as its
-    images are named after it.
+    images are named after it. ``from_`` names the format of every file
+    (:mod:`lrviz.readers`); by default each file's content tells it.
     """
-    from lrviz import inputs
-    from lrviz.api import simulate
+    from lrviz import inputs, readers
+    from lrviz.api import load_spec, simulate
     from lrviz.render.figure import render_bytes
-    from lrviz.spec import load_spec
+
+    if from_ is not None:
+        readers.find(from_)  # refused once, not once per spec
 
     entries = []
     named: dict[str, Path] = {}
@@ -79,7 +82,7 @@ def build(folder: Path, svg: bool = False, allow_import: bool = False,
         try:
             entry.text = inputs.read_text(path, what="spec file", where=str(path),
                                           limit=inputs.MAX_SPEC_BYTES, roots=roots)
-            spec = load_spec(path, text=entry.text, allow_import=allow_import,
+            spec = load_spec(path, text=entry.text, from_=from_, allow_import=allow_import,
                              allow_paths=allow_paths)
             entry.name = spec.name
             if spec.name in named:

@@ -2,7 +2,7 @@
 
 A config written by ``fit --print_config`` names the optimizer and the scheduler as
 ``class_path`` / ``init_args`` pairs, beside ``trainer``, ``model``, ``data`` and more.
-:func:`convert` maps the two it needs onto the spec format of README "The YAML spec" and
+:func:`read` maps the two it needs onto the spec format of README "The YAML spec" and
 ignores the rest, except for the run length:
 
 - ``trainer.max_steps`` (when > 0) is the number of steps; else ``trainer.max_epochs``
@@ -15,6 +15,10 @@ ignores the rest, except for the run length:
 
 Each key of the result remembers where it came from, so that an error names
 ``lr_scheduler.init_args.T_max`` as the user wrote it.
+
+:func:`detect` goes by what only LightningCLI writes (``class_path`` / ``init_args``,
+``seed_everything``), never by section names alone: Hydra configs have ``model:`` and
+``trainer:`` too, and axolotl's ``lr_scheduler: cosine`` is no class path.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from typing import Any
 from lrviz import catalog
 from lrviz.errors import SpecError
 
+NAME = "lightning"
+DESCRIPTION = "a LightningCLI config (optimizer:/lr_scheduler: with class_path)"
+
 # Where torch (and Lightning's ReduceLROnPlateau, which only adds ``monitor``) keep
 # the classes a class_path may name.
 _SCHEDULER_MODULES = ("torch.optim.lr_scheduler.", "torch.optim.swa_utils.",
@@ -33,20 +40,39 @@ _OPTIMIZER_MODULES = ("torch.optim.",)
 # init_args lrviz does not pass on: the optimizer is lrviz's own, a simulation starts
 # at step 0, ``verbose`` is deprecated, ``monitor`` names a metric lrviz synthesises.
 _DROPPED = ("optimizer", "verbose", "monitor")
+# Sections of a LightningCLI config besides the optimizer and the scheduler; one that
+# holds a class_path marks the file as LightningCLI's even without a scheduler.
+_SECTIONS = ("model", "data", "trainer")
+_CLASS_KEYS = ("class_path", "init_args")
 
 
-def is_lightning(raw: dict[str, Any]) -> bool:
-    """True for a LightningCLI config: ``class_path`` entries or Lightning's sections."""
-    root = _root(raw)[0]
-    if not isinstance(root, dict):
-        return False
-    if "lr_scheduler" in root or "trainer" in root or "model" in root:
-        return True
-    optimizer = root.get("optimizer")
-    return isinstance(optimizer, dict) and "class_path" in optimizer
+def detect(data: dict[str, Any]) -> int:
+    """10 when ``optimizer:`` or ``lr_scheduler:`` (at the top or under ``fit:``) is a
+    class: a mapping with ``class_path`` or ``init_args``, or a dotted class path
+    (``torch.optim.AdamW``); 3 when only the other sections say LightningCLI (``model:``,
+    ``data:`` or ``trainer:`` with a class_path, or ``seed_everything:``), so that such a
+    file is told it lacks ``lr_scheduler:``; else 0."""
+    fit = data.get("fit")
+    roots = [data, fit] if isinstance(fit, dict) else [data]
+    if any(_is_class(root.get(key)) for root in roots for key in ("optimizer", "lr_scheduler")):
+        return 10
+    sections = [root.get(key) for root in roots for key in _SECTIONS]
+    if any("seed_everything" in root for root in roots) or any(
+        isinstance(s, dict) and any(k in s for k in _CLASS_KEYS) for s in sections
+    ):
+        return 3
+    return 0
 
 
-def convert(raw: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, str]]:
+def _is_class(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(k in value for k in _CLASS_KEYS)
+    # jsonargparse takes a bare class path; a word without dots (`cosine`) is some other
+    # format's scheduler name
+    return isinstance(value, str) and "." in value.strip(". ") and " " not in value.strip()
+
+
+def read(raw: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, str]]:
     """The spec of a LightningCLI config, and where each of its keys came from."""
     root, prefix = _root(raw)
     locations: dict[str, str] = {}

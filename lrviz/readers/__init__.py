@@ -1,0 +1,99 @@
+"""The file formats lrviz reads, one module each, and the registry that picks one.
+
+Every reader module exposes the same four names:
+
+- ``NAME``: what ``--from NAME`` (``from_=`` in Python) calls it;
+- ``DESCRIPTION``: the format in a few words, as messages list it;
+- ``detect(data) -> int``: how sure the reader is, from the file's content alone, that
+  the parsed file ``data`` (a mapping) is in its format: 0 is "not mine", more is surer
+  (by convention 10 for the keys that define the format, less for weaker hints);
+- ``read(data, source) -> (raw, locations)``: the raw lrviz spec (the mapping of README
+  "The YAML spec") and, for keys the file spells another way, where each came from
+  (``{"scheduler.T_max": "config.yaml: lr_scheduler.init_args.T_max"}``), so that errors
+  name the user's own key.
+
+Every file is first parsed by :func:`lrviz.readers.safe_yaml.load_yaml` (the path policy,
+size caps, plain data only). Then the reader named by ``from_`` reads it, or else the
+one whose ``detect`` scores highest; no score above 0, or two equal best scores, is a
+one-line error. Adding a format is adding a module here and a line to ``READERS``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from lrviz.errors import SpecError
+from lrviz.readers import lightning
+from lrviz.readers import lrviz as lrviz_spec
+from lrviz.readers.safe_yaml import load_yaml
+
+
+class Reader(Protocol):
+    """What a reader module provides (see the module's docstring)."""
+
+    NAME: str
+    DESCRIPTION: str
+
+    def detect(self, data: dict[str, Any]) -> int: ...
+
+    def read(self, data: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, str]]:
+        ...
+
+
+# The registry: one line per format, in the order messages list them.
+READERS: tuple[Reader, ...] = (
+    lrviz_spec,
+    lightning,
+)
+
+
+def names() -> list[str]:
+    """The name of every reader, for ``--from``."""
+    return [r.NAME for r in READERS]
+
+
+def find(name: str, where: str = "--from") -> Reader:
+    """The reader called ``name``; ``where`` is the option that named it, for the error."""
+    for reader in READERS:
+        if name.strip().lower() == reader.NAME:
+            return reader
+    shown = repr(name if len(name) <= 40 else name[:37] + "...")
+    raise SpecError(f"unknown format {shown}; expected one of {', '.join(names())}", where)
+
+
+def choose(data: dict[str, Any], source: str, from_: str | None = None) -> Reader:
+    """The reader of ``data``: the one named by ``from_``, else the surest by content."""
+    if from_ is not None:
+        return find(from_)
+    scores = [(reader.detect(data), reader) for reader in READERS]
+    best = max(score for score, _ in scores)
+    if best <= 0:
+        raise SpecError(f"not a spec lrviz reads: expected {_either(READERS)}", source)
+    tied = [reader for score, reader in scores if score == best]
+    if len(tied) > 1:
+        raise SpecError(f"ambiguous: it reads as {_either(tied, 'and as')} alike; choose one "
+                        f"with {' or '.join(f'--from {r.NAME}' for r in tied)}", source)
+    return tied[0]
+
+
+def read(
+    path: str | Path, text: str | None = None, from_: str | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The spec file at ``path`` (or its ``text``, already read) as a raw lrviz spec, and
+    where its keys came from when the file spells them another way.
+
+    ``from_`` names the reader (:func:`names`); by default the file's content decides.
+    """
+    if from_ is not None:
+        find(from_)  # an unknown name is refused before the file is read
+    data = load_yaml(path, text)
+    return choose(data, str(path), from_).read(data, str(path))
+
+
+def _either(readers: tuple[Reader, ...] | list[Reader], word: str = "or") -> str:
+    """``a, b or c``: the descriptions of ``readers``."""
+    described = [r.DESCRIPTION for r in readers]
+    if len(described) == 1:
+        return described[0]
+    return f"{', '.join(described[:-1])} {word} {described[-1]}"
