@@ -41,8 +41,6 @@ MAX_PIXELS = 80_000_000  # of a figure: the tallest default one at 1200 dpi has 
 _LARGEST_DEFAULT_SIZE = (8.0, 6.4)  # inches, with the momentum and metric panels
 _DEFAULT_DPI = 150
 MAX_YAML_VALUES = 1_000_000  # values a spec's YAML may expand to, aliases included
-_FALLBACK_LENGTH = 1000  # when nothing in the spec hints at a natural length
-_PLATEAU_LENGTH = 300  # scheduler steps of a synthetic metric: room for a few cuts
 
 
 @dataclass(frozen=True)
@@ -1054,51 +1052,8 @@ def _scheduler_steps(steps: int, steps_per_epoch: int, interval: str) -> int:
 
 
 def _natural_length(sched: SchedulerSpec, metric: MetricSpec | None) -> int:
-    """Scheduler steps that show the schedule's whole shape."""
-    p, name = sched.params, sched.type
-    if name == "StepLR":
-        return 4 * p["step_size"]
-    if name == "MultiStepLR":
-        last = max(p["milestones"], default=0)
-        return max(10, last + max(1, last // 4))
-    if name in ("ConstantLR", "LinearLR", "PolynomialLR"):
-        return max(10, 2 * p.get("total_iters", 5))
-    if name == "SWALR":
-        return max(10, 2 * p.get("anneal_epochs", 10))
-    if name == "ExponentialLR":
-        gamma = p["gamma"]
-        if 0 < gamma < 1:  # until the lr is a hundredth of where it started
-            return min(100_000, max(10, math.ceil(math.log(0.01) / math.log(gamma))))
-        return 100
-    if name == "CosineAnnealingLR":
-        return p["T_max"] + 1 if "T_max" in p else _FALLBACK_LENGTH
-    if name == "CosineAnnealingWarmRestarts":
-        mult = p.get("T_mult", 1)
-        return p["T_0"] * (1 + mult + mult * mult)
-    if name == "CyclicLR":
-        up = p.get("step_size_up", 2000)
-        down = p.get("step_size_down") or up
-        return 2 * (up + down)
-    if name == "OneCycleLR":
-        if p.get("total_steps"):
-            return int(p["total_steps"])
-        if p.get("epochs") and p.get("steps_per_epoch"):
-            return int(p["epochs"] * p["steps_per_epoch"])
-        return _FALLBACK_LENGTH
-    if sched.info.takes_metric:  # logged values set the length; a generator fits any
-        return len(metric.values) if metric and metric.values else _PLATEAU_LENGTH
-    if name == "SequentialLR":
-        return max(p["milestones"], default=0) + _natural_length(sched.children[-1], metric)
-    if name == "ChainedScheduler":
-        return max(_natural_length(c, metric) for c in sched.children)
-    if name == "hf:warmup_stable_decay" and p.get("num_stable_steps") is not None:
-        return p.get("num_warmup_steps", 0) + p["num_stable_steps"] + p["num_decay_steps"]
-    if name == "hf:inverse_sqrt":
-        return max(_FALLBACK_LENGTH, 10 * p.get("num_warmup_steps", 0))
-    key = sched.info.length_param
-    if key is not None:
-        return int(p[key]) if p.get(key) else _FALLBACK_LENGTH
-    return 100
+    """Scheduler steps that show the schedule's whole shape (the scheduler's own rule)."""
+    return sched.info.natural_length(sched, len(metric.values) if metric else 0)
 
 
 def _fill_lengths(

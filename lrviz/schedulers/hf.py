@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lrviz.schedulers.base import BOOL, CHOICE, FLOAT, INT, Param, Scheduler
+from lrviz.schedulers.base import BOOL, CHOICE, FALLBACK_LENGTH, FLOAT, INT, Node, Param, Scheduler
 from lrviz.schedulers.torch import PLATEAU_PARAMS
 
 # Hugging Face schedules, built by ``transformers.get_scheduler(name, optimizer,
@@ -48,6 +48,22 @@ class Hf(Scheduler):
         return "transformers", "get_scheduler"
 
 
+@dataclass(frozen=True)
+class _WarmupStableDecay(Hf):
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        p = node.params
+        if p.get("num_stable_steps") is not None:
+            return self.value(p, "num_warmup_steps") + p["num_stable_steps"] + p["num_decay_steps"]
+        return super().natural_length(node, metric_values)
+
+
+@dataclass(frozen=True)
+class _InverseSqrt(Hf):
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        # the decay never ends: ten warmups show its shape
+        return max(FALLBACK_LENGTH, 10 * self.value(node.params, "num_warmup_steps"))
+
+
 def _hf(kind: str, help: str, params: tuple[Param, ...], cls: type[Hf] = Hf,
         **more: Any) -> Scheduler:
     length = {"length_param": "num_training_steps"} if "num_training_steps" in {
@@ -74,7 +90,7 @@ TABLE: tuple[Scheduler, ...] = (
     _hf("inverse_sqrt", "warm up, then decay as 1 / sqrt(step / timescale)",
         (_HF_WARMUP, Param("timescale", INT, "steps per unit of the decay "
                            "(default: num_warmup_steps, or 10000 without a warmup)",
-                           None, minimum=1, nullable=True))),
+                           None, minimum=1, nullable=True)), cls=_InverseSqrt),
     _hf("reduce_lr_on_plateau", "torch's ReduceLROnPlateau, as transformers builds it",
         PLATEAU_PARAMS, takes_metric=True, plateau=True),
     _hf("cosine_with_min_lr", "warm up from 0, then cosine down to min_lr",
@@ -97,7 +113,7 @@ TABLE: tuple[Scheduler, ...] = (
          Param("min_lr_ratio", FLOAT, "floor, as a fraction of the initial lr", 0.0,
                minimum=0),
          _HF_CYCLES),
-        length_unless=("num_stable_steps",)),
+        cls=_WarmupStableDecay, length_unless=("num_stable_steps",)),
     _hf("greedy", "transformers' GreedyLR: lr up on improvement, down on a plateau",
         (Param("mode", CHOICE, "min: lower metric is better; max: higher is better", "min",
                choices=("min", "max")),

@@ -10,17 +10,114 @@ from step 0, and torch refuses ``last_epoch >= 0`` on a fresh optimizer.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Any
+
 from lrviz.schedulers.base import (
     BOOL,
     CHOICE,
     EXPR,
+    FALLBACK_LENGTH,
     FLOAT,
     INT,
     INT_LIST,
     SCHEDULERS,
+    Node,
     Param,
     Scheduler,
 )
+
+# ------------------------------------------------------------------ the records' hooks
+# One class per scheduler whose behaviour differs from the defaults of ``Scheduler``;
+# its record (in TABLE below) is an instance of it.
+
+
+@dataclass(frozen=True)
+class _StepLR(Scheduler):
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        return 4 * node.params["step_size"]
+
+
+@dataclass(frozen=True)
+class _MultiStepLR(Scheduler):
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        last = max(node.params["milestones"], default=0)
+        return max(10, last + max(1, last // 4))
+
+
+@dataclass(frozen=True)
+class _Ramp(Scheduler):
+    """ConstantLR, LinearLR, PolynomialLR and SWALR: a change over ``ramp_param`` steps,
+    then a constant lr."""
+
+    ramp_param: str = "total_iters"
+
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        return max(10, 2 * self.value(node.params, self.ramp_param))
+
+
+@dataclass(frozen=True)
+class _ExponentialLR(Scheduler):
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        gamma = node.params["gamma"]
+        if 0 < gamma < 1:  # until the lr is a hundredth of where it started
+            return min(100_000, max(10, math.ceil(math.log(0.01) / math.log(gamma))))
+        return 100
+
+
+@dataclass(frozen=True)
+class _CosineAnnealingLR(Scheduler):
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        p = node.params
+        return p["T_max"] + 1 if "T_max" in p else FALLBACK_LENGTH
+
+
+@dataclass(frozen=True)
+class _CosineAnnealingWarmRestarts(Scheduler):
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        mult = self.value(node.params, "T_mult")
+        return node.params["T_0"] * (1 + mult + mult * mult)
+
+
+@dataclass(frozen=True)
+class _CyclicLR(Scheduler):
+    def _legs(self, p: dict[str, Any]) -> tuple[int, int]:
+        up = self.value(p, "step_size_up")
+        return up, p.get("step_size_down") or up
+
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        up, down = self._legs(node.params)
+        return 2 * (up + down)
+
+
+@dataclass(frozen=True)
+class _OneCycleLR(Scheduler):
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        p = node.params
+        if p.get("total_steps"):
+            return int(p["total_steps"])
+        if p.get("epochs") and p.get("steps_per_epoch"):
+            return int(p["epochs"] * p["steps_per_epoch"])
+        return FALLBACK_LENGTH
+
+
+@dataclass(frozen=True)
+class _SequentialLR(Scheduler):
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        last = node.children[-1]
+        return (max(node.params["milestones"], default=0)
+                + last.info.natural_length(last, metric_values))
+
+    def handovers(self, params: dict[str, Any]) -> list[int] | None:
+        return list(params["milestones"])
+
+
+@dataclass(frozen=True)
+class _ChainedScheduler(Scheduler):
+    def natural_length(self, node: Node, metric_values: int) -> int:
+        return max(c.info.natural_length(c, metric_values) for c in node.children)
+
 
 ANNEAL = ("cos", "linear")
 
@@ -56,7 +153,7 @@ TABLE: tuple[Scheduler, ...] = (
                   variable="epoch", per_group=True),
         ),
     ),
-    Scheduler(
+    _StepLR(
         "StepLR", ("step",),
         "multiply the lr by gamma every step_size steps",
         (
@@ -64,7 +161,7 @@ TABLE: tuple[Scheduler, ...] = (
             Param("gamma", FLOAT, "factor applied at each decay", 0.1, minimum=0),
         ),
     ),
-    Scheduler(
+    _MultiStepLR(
         "MultiStepLR", ("multistep",),
         "multiply the lr by gamma at each milestone",
         (
@@ -73,7 +170,7 @@ TABLE: tuple[Scheduler, ...] = (
             Param("gamma", FLOAT, "factor applied at each milestone", 0.1, minimum=0),
         ),
     ),
-    Scheduler(
+    _Ramp(
         "ConstantLR", ("constant",),
         "scale the lr by factor until total_iters, then restore it",
         (
@@ -82,7 +179,7 @@ TABLE: tuple[Scheduler, ...] = (
             Param("total_iters", INT, "scheduler steps the factor lasts", 5, minimum=0),
         ),
     ),
-    Scheduler(
+    _Ramp(
         "LinearLR", ("linear",),
         "ramp the lr factor linearly from start_factor to end_factor over total_iters",
         (
@@ -93,12 +190,12 @@ TABLE: tuple[Scheduler, ...] = (
             Param("total_iters", INT, "scheduler steps of the ramp", 5, minimum=0),
         ),
     ),
-    Scheduler(
+    _ExponentialLR(
         "ExponentialLR", ("exponential",),
         "multiply the lr by gamma at every step",
         (Param("gamma", FLOAT, "factor applied at every step", minimum=0),),
     ),
-    Scheduler(
+    _SequentialLR(
         "SequentialLR", ("sequential",),
         "run schedulers one after another, switching at the milestones",
         (
@@ -108,7 +205,7 @@ TABLE: tuple[Scheduler, ...] = (
         ),
         composite=True,
     ),
-    Scheduler(
+    _CosineAnnealingLR(
         "CosineAnnealingLR", ("cosine",),
         "cosine from the initial lr down to eta_min over T_max steps (and back up after it)",
         (
@@ -118,7 +215,7 @@ TABLE: tuple[Scheduler, ...] = (
         ),
         length_param="T_max",
     ),
-    Scheduler(
+    _ChainedScheduler(
         "ChainedScheduler", ("chained",),
         "step several schedulers together; their factors multiply",
         (Param("schedulers", SCHEDULERS, "the schedulers, all stepped at every step"),),
@@ -132,7 +229,7 @@ TABLE: tuple[Scheduler, ...] = (
         takes_metric=True,
         plateau=True,
     ),
-    Scheduler(
+    _CyclicLR(
         "CyclicLR", ("cyclic",),
         "cycle the lr between base_lr and max_lr (triangular, triangular2, exp_range)",
         (
@@ -155,7 +252,7 @@ TABLE: tuple[Scheduler, ...] = (
         ),
         changes_momentum=True,
     ),
-    Scheduler(
+    _CosineAnnealingWarmRestarts(
         "CosineAnnealingWarmRestarts", ("cosine-restarts", "warm-restarts"),
         "cosine down to eta_min, restarting every T_0 steps (T_mult times longer each time)",
         (
@@ -164,7 +261,7 @@ TABLE: tuple[Scheduler, ...] = (
             Param("eta_min", FLOAT, "lowest lr", 0.0, minimum=0),
         ),
     ),
-    Scheduler(
+    _OneCycleLR(
         "OneCycleLR", ("onecycle",),
         "one cycle: warm up to max_lr, then anneal far below the initial lr",
         (
@@ -192,7 +289,7 @@ TABLE: tuple[Scheduler, ...] = (
         length_unless=("epochs", "steps_per_epoch"),
         changes_momentum=True,
     ),
-    Scheduler(
+    _Ramp(
         "PolynomialLR", ("polynomial",),
         "decay the lr to zero over total_iters as a polynomial of the given power",
         (
@@ -200,7 +297,7 @@ TABLE: tuple[Scheduler, ...] = (
             Param("power", FLOAT, "power of the polynomial", 1.0, minimum=0),
         ),
     ),
-    Scheduler(
+    _Ramp(
         "SWALR", ("swa",),
         "anneal each group's lr to swa_lr over anneal_epochs, then hold it",
         (
@@ -209,6 +306,7 @@ TABLE: tuple[Scheduler, ...] = (
             Param("anneal_strategy", CHOICE, "shape of the annealing", "cos", choices=ANNEAL),
         ),
         module="torch.optim.swa_utils",
+        ramp_param="anneal_epochs",
     ),
 )
 
