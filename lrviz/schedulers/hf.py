@@ -6,10 +6,21 @@ transformers: the engine does, when a spec uses one (the ``hf`` extra installs i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from lrviz.schedulers.base import BOOL, CHOICE, FALLBACK_LENGTH, FLOAT, INT, Node, Param, Scheduler
+from lrviz.schedulers.base import (
+    BOOL,
+    CHOICE,
+    FALLBACK_LENGTH,
+    FLOAT,
+    INT,
+    Moment,
+    Node,
+    Param,
+    Scheduler,
+)
 from lrviz.schedulers.torch import PLATEAU_PARAMS
 
 # Hugging Face schedules, built by ``transformers.get_scheduler(name, optimizer,
@@ -47,6 +58,17 @@ class Hf(Scheduler):
     def factory(self) -> tuple[str, str]:
         return "transformers", "get_scheduler"
 
+    def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
+        p, name = node.params, self.name
+        warmup = p.get("num_warmup_steps", 0)
+        if warmup:
+            yield offset + warmup, f"{name}: end of the {warmup}-{unit} warmup", "warmup"
+        yield from self._after_warmup(p, offset, warmup)
+
+    def _after_warmup(self, p: dict[str, Any], offset: int, warmup: int) -> Iterator[Moment]:
+        if p.get("num_training_steps"):
+            yield offset + p["num_training_steps"], f"{self.name}: end of the schedule", "phase"
+
 
 @dataclass(frozen=True)
 class _WarmupStableDecay(Hf):
@@ -55,6 +77,13 @@ class _WarmupStableDecay(Hf):
         if p.get("num_stable_steps") is not None:
             return self.value(p, "num_warmup_steps") + p["num_stable_steps"] + p["num_decay_steps"]
         return super().natural_length(node, metric_values)
+
+    def _after_warmup(self, p: dict[str, Any], offset: int, warmup: int) -> Iterator[Moment]:
+        stable = p.get("num_stable_steps")
+        if stable is None and p.get("num_training_steps"):
+            stable = p["num_training_steps"] - warmup - p["num_decay_steps"]
+        if stable is not None and stable > 0:
+            yield offset + warmup + stable, f"{self.name}: decay starts", "phase"
 
 
 @dataclass(frozen=True)

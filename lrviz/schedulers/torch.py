@@ -11,6 +11,7 @@ from step 0, and torch refuses ``last_epoch >= 0`` on a fresh optimizer.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from lrviz.schedulers.base import (
     INT,
     INT_LIST,
     SCHEDULERS,
+    Moment,
     Node,
     Param,
     Scheduler,
@@ -38,12 +40,22 @@ class _StepLR(Scheduler):
     def natural_length(self, node: Node, metric_values: int) -> int:
         return 4 * node.params["step_size"]
 
+    def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
+        size, gamma = node.params["step_size"], self.value(node.params, "gamma")
+        for epoch in range(size, horizon - offset + 1, size):
+            yield offset + epoch, f"{self.name}: lr x {gamma:g}", "drop"
+
 
 @dataclass(frozen=True)
 class _MultiStepLR(Scheduler):
     def natural_length(self, node: Node, metric_values: int) -> int:
         last = max(node.params["milestones"], default=0)
         return max(10, last + max(1, last // 4))
+
+    def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
+        gamma = self.value(node.params, "gamma")
+        for epoch in sorted(set(node.params["milestones"])):
+            yield offset + epoch, f"{self.name} milestone {epoch}: lr x {gamma:g}", "drop"
 
 
 @dataclass(frozen=True)
@@ -52,9 +64,16 @@ class _Ramp(Scheduler):
     then a constant lr."""
 
     ramp_param: str = "total_iters"
+    ramp_event: bool = True  # its end is an event (PolynomialLR's decay just ends at 0)
 
     def natural_length(self, node: Node, metric_values: int) -> int:
         return max(10, 2 * self.value(node.params, self.ramp_param))
+
+    def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
+        if not self.ramp_event:
+            return
+        length = self.value(node.params, self.ramp_param)
+        yield offset + length, f"{self.name}: end of the {length}-{unit} ramp", "warmup"
 
 
 @dataclass(frozen=True)
@@ -72,12 +91,26 @@ class _CosineAnnealingLR(Scheduler):
         p = node.params
         return p["T_max"] + 1 if "T_max" in p else FALLBACK_LENGTH
 
+    def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
+        t_max = node.params["T_max"]
+        for k, epoch in enumerate(range(t_max, horizon - offset + 1, t_max)):
+            what = "reaches eta_min" if k % 2 == 0 else "back at the initial lr"
+            yield offset + epoch, f"{self.name} {what} (T_max {t_max})", "phase"
+
 
 @dataclass(frozen=True)
 class _CosineAnnealingWarmRestarts(Scheduler):
     def natural_length(self, node: Node, metric_values: int) -> int:
         mult = self.value(node.params, "T_mult")
         return node.params["T_0"] * (1 + mult + mult * mult)
+
+    def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
+        p = node.params
+        period, mult, epoch = p["T_0"], self.value(p, "T_mult"), p["T_0"]
+        while epoch <= horizon - offset:
+            yield offset + epoch, f"warm restart (next period {period * mult})", "restart"
+            period *= mult
+            epoch += period
 
 
 @dataclass(frozen=True)
@@ -90,6 +123,29 @@ class _CyclicLR(Scheduler):
         up, down = self._legs(node.params)
         return 2 * (up + down)
 
+    def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
+        up, down = self._legs(node.params)
+        end = horizon - offset
+        for cycle, start in enumerate(range(0, end + 1, up + down)):
+            if start:
+                yield offset + start, f"{self.name}: new cycle at base_lr", "cycle"
+            if start + up <= end:
+                yield offset + start + up, f"{self.name}: {self._peak(node.params, cycle)}", \
+                    "cycle"
+
+    def _peak(self, p: dict[str, Any], cycle: int) -> str:
+        """What a peak reaches: max_lr only where the scale at the peak is 1
+        (triangular; triangular2's first cycle; exp_range with gamma 1)."""
+        if p.get("scale_fn") is not None:
+            return "top of the cycle (max_lr x scale_fn)"
+        mode, gamma = self.value(p, "mode"), self.value(p, "gamma")
+        if mode == "triangular" or (mode == "triangular2" and cycle == 0) or (
+                mode == "exp_range" and gamma == 1):
+            return "peak at max_lr"
+        if mode == "triangular2":
+            return "peak (halved each cycle)"
+        return "peak below max_lr (x gamma^step)"
+
 
 @dataclass(frozen=True)
 class _OneCycleLR(Scheduler):
@@ -100,6 +156,19 @@ class _OneCycleLR(Scheduler):
         if p.get("epochs") and p.get("steps_per_epoch"):
             return int(p["epochs"] * p["steps_per_epoch"])
         return FALLBACK_LENGTH
+
+    def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
+        p = node.params
+        total = p.get("total_steps") or p["epochs"] * p["steps_per_epoch"]
+        pct = self.value(p, "pct_start")
+        # torch's phase boundaries: end_step = pct_start * total_steps - 1, and so on
+        ends = [float(pct * total) - 1, total - 1]
+        names = ["peak at max_lr", "end of annealing"]
+        if self.value(p, "three_phase"):
+            ends = [float(pct * total) - 1, float(2 * pct * total) - 2, total - 1]
+            names = ["peak at max_lr", "back at the initial lr", "end of annealing"]
+        for step, label in zip(ends, names, strict=True):
+            yield offset + max(0, math.ceil(step)), f"{self.name}: {label}", "phase"
 
 
 @dataclass(frozen=True)
@@ -112,11 +181,27 @@ class _SequentialLR(Scheduler):
     def handovers(self, params: dict[str, Any]) -> list[int] | None:
         return list(params["milestones"])
 
+    def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
+        starts = [0, *node.params["milestones"]]
+        for i, child in enumerate(node.children):
+            if i:
+                yield (offset + starts[i], f"{self.name} milestone {starts[i]}: "
+                       f"{child.type} takes over", "milestone")
+            # a child runs until the next milestone, where the next child's event stands
+            until = min(horizon, offset + starts[i + 1] - 1 if i + 1 < len(starts) else horizon)
+            for event in child.info.events(child, offset + starts[i], until, unit):
+                if event[0] <= until:
+                    yield event
+
 
 @dataclass(frozen=True)
 class _ChainedScheduler(Scheduler):
     def natural_length(self, node: Node, metric_values: int) -> int:
         return max(c.info.natural_length(c, metric_values) for c in node.children)
+
+    def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
+        for child in node.children:
+            yield from child.info.events(child, offset, horizon, unit)
 
 
 ANNEAL = ("cos", "linear")
@@ -296,6 +381,7 @@ TABLE: tuple[Scheduler, ...] = (
             Param("total_iters", INT, "scheduler steps of the decay", 5, minimum=0),
             Param("power", FLOAT, "power of the polynomial", 1.0, minimum=0),
         ),
+        ramp_event=False,
     ),
     _Ramp(
         "SWALR", ("swa",),
