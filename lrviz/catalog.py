@@ -35,12 +35,17 @@ from lrviz.schedulers.custom import imported
 
 __all__ = [
     "ANY", "BOOL", "CHOICE", "EXPR", "FLOAT", "HF_SCHEDULERS", "IMPORT_TARGET", "INT",
-    "INT_LIST", "REQUIRED", "SCHEDULERS", "SCHEDULERS_TABLE", "Param", "Scheduler",
+    "INT_LIST", "REQUIRED", "SCHEDULERS", "SCHEDULERS_TABLE", "SEQUENCE", "WARMUP", "Param",
+    "Scheduler",
     "all_names", "find", "imported", "lookup", "suggest",
 ]
 
 SCHEDULERS_TABLE: tuple[Scheduler, ...] = _torch_family.TABLE
 HF_SCHEDULERS: tuple[Scheduler, ...] = _hf_family.TABLE
+# What a spec's ``warmup:`` is built from: WARMUP (a linear ramp) handed over to the main
+# scheduler by SEQUENCE at the warmup's end (lrviz.spec).
+WARMUP: Scheduler = _torch_family.WARMUP
+SEQUENCE: Scheduler = _torch_family.SEQUENCE
 
 
 def _key(name: str) -> str:

@@ -702,22 +702,21 @@ def _with_warmup(check: _Checker, main: SchedulerSpec, warmup: WarmupSpec) -> Sc
     SequentialLR nested in another), its milestones moved by the warmup's length.
     """
     linear = SchedulerSpec(
-        catalog.lookup("LinearLR"),
+        catalog.WARMUP,
         {"start_factor": warmup.start_factor, "end_factor": 1.0, "total_iters": warmup.steps},
         path="warmup",
     )
-    if main.type == "ChainedScheduler":
-        raise check.fail("warmup", "a warmup cannot come before ChainedScheduler (torch's "
-                         "SequentialLR cannot hand over to it); put a LinearLR warmup in the "
-                         "chain instead")
+    if not main.info.in_sequence:
+        raise check.fail("warmup", f"a warmup cannot come before {main.type} (torch's "
+                         f"{catalog.SEQUENCE.name} cannot hand over to it); put a "
+                         f"{catalog.WARMUP.name} warmup in the chain instead")
     milestones = [warmup.steps]
     children: tuple[SchedulerSpec, ...] = (linear, main)
-    if main.type == "SequentialLR":
-        milestones += [warmup.steps + m for m in main.params["milestones"]]
+    handovers = main.info.handovers(main.params)
+    if handovers is not None:
+        milestones += [warmup.steps + m for m in handovers]
         children = (linear, *main.children)
-    return SchedulerSpec(
-        catalog.lookup("SequentialLR"), {"milestones": milestones}, children, path=main.path,
-    )
+    return SchedulerSpec(catalog.SEQUENCE, {"milestones": milestones}, children, path=main.path)
 
 
 def _plot_options(check: _Checker, value: Any) -> PlotOptions:
@@ -875,41 +874,10 @@ def _scheduler(
 def _check_relations(
     check: _Checker, info: catalog.Scheduler, params: dict[str, Any], path: str, children: int
 ) -> None:
-    """Rules between parameters that torch accepts but no training run wants, or rejects late."""
-    if info.name == "CyclicLR":
-        low, high = _as_list(params["base_lr"]), _as_list(params["max_lr"])
-        for i, (lo, hi) in enumerate(zip(low, high, strict=False)):
-            if lo > hi:
-                raise check.fail(
-                    _join(path, "base_lr"),
-                    f"base_lr ({_num(lo)}) is above max_lr ({_num(hi)})"
-                    + (f" in param group {i}" if len(low) > 1 else "")
-                    + "; expected base_lr <= max_lr",
-                )
-    if info.name in ("hf:cosine_with_min_lr", "hf:cosine_warmup_with_min_lr"):
-        given = [k for k in ("min_lr", "min_lr_rate") if params.get(k) is not None]
-        if len(given) != 1:
-            raise check.fail(
-                _join(path, "min_lr"),
-                f"{info.name} needs exactly one of min_lr and min_lr_rate, got "
-                + (" and ".join(given) or "neither"),
-            )
-    milestones = params.get("milestones", [])
-    if info.name == "SequentialLR" and len(milestones) != children - 1:
-        raise check.fail(
-            _join(path, "milestones"),
-            f"expected {children - 1} milestone(s) for {children} schedulers, "
-            f"got {len(milestones)}",
-        )
-    for key in ("base_momentum", "max_momentum"):
-        if key in params and info.changes_momentum:
-            low = _as_list(params.get("base_momentum", info.param("base_momentum").default))
-            high = _as_list(params.get("max_momentum", info.param("max_momentum").default))
-            if any(lo > hi for lo, hi in zip(low, high, strict=False)):
-                raise check.fail(
-                    _join(path, "base_momentum"), "expected base_momentum <= max_momentum"
-                )
-            break
+    """Rules between parameters that torch accepts but no training run wants, or rejects
+    late: each scheduler's record knows its own (``Scheduler.relations``)."""
+    for key, message in info.relations(params, children):
+        raise check.fail(_join(path, key), message)
 
 
 def _metric(
@@ -1079,8 +1047,9 @@ def _fill_lengths(
         notes.append(f"{_join(sched.path, key)} not given: using {available}, "
                      "the scheduler steps it runs for")
     children = sched.children
-    if sched.type == "SequentialLR":
-        bounds = [0, *params["milestones"], max(available, max(params["milestones"], default=0))]
+    handovers = sched.info.handovers(params)
+    if handovers is not None:  # each child runs from its milestone to the next one
+        bounds = [0, *handovers, max(available, max(handovers, default=0))]
         spans = [max(0, bounds[i + 1] - bounds[i]) for i in range(len(children))]
         children = tuple(_fill_lengths(check, c, n, notes) for c, n in zip(children, spans,
                                                                           strict=True))

@@ -233,8 +233,8 @@ class Scheduler:
         """``(key, message)`` for each rule between parameters the spec breaks: rules
         torch accepts but no training run wants, or rejects only when it steps."""
         if self.changes_momentum and ("base_momentum" in params or "max_momentum" in params):
-            low = _as_list(self.value(params, "base_momentum"))
-            high = _as_list(self.value(params, "max_momentum"))
+            low = as_list(self.value(params, "base_momentum"))
+            high = as_list(self.value(params, "max_momentum"))
             if any(lo > hi for lo, hi in zip(low, high, strict=False)):
                 yield "base_momentum", "expected base_momentum <= max_momentum"
 
@@ -255,8 +255,14 @@ class Scheduler:
         return iter(())
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """A per-group value as a list (a scalar is one item)."""
     return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def show(number: float) -> str:
+    """A number in a message as the spec would write it: ``3``, ``0.1``."""
+    return repr(int(number)) if float(number).is_integer() else repr(float(number))
 
 
 def count(n: int, unit: str) -> str:

@@ -93,6 +93,16 @@ class _InverseSqrt(Hf):
         return max(FALLBACK_LENGTH, 10 * self.value(node.params, "num_warmup_steps"))
 
 
+@dataclass(frozen=True)
+class _WithMinLr(Hf):
+    def relations(self, params: dict[str, Any], children: int) -> Iterator[tuple[str, str]]:
+        given = [k for k in ("min_lr", "min_lr_rate") if params.get(k) is not None]
+        if len(given) != 1:
+            yield ("min_lr", f"{self.name} needs exactly one of min_lr and min_lr_rate, got "
+                   + (" and ".join(given) or "neither"))
+        yield from super().relations(params, children)
+
+
 def _hf(kind: str, help: str, params: tuple[Param, ...], cls: type[Hf] = Hf,
         **more: Any) -> Scheduler:
     length = {"length_param": "num_training_steps"} if "num_training_steps" in {
@@ -123,12 +133,12 @@ TABLE: tuple[Scheduler, ...] = (
     _hf("reduce_lr_on_plateau", "torch's ReduceLROnPlateau, as transformers builds it",
         PLATEAU_PARAMS, takes_metric=True, plateau=True),
     _hf("cosine_with_min_lr", "warm up from 0, then cosine down to min_lr",
-        (_HF_WARMUP, _HF_TRAINING, _HF_CYCLES, *_HF_MIN_LR)),
+        (_HF_WARMUP, _HF_TRAINING, _HF_CYCLES, *_HF_MIN_LR), cls=_WithMinLr),
     _hf("cosine_warmup_with_min_lr", "warm up from warmup_lr_rate, then cosine down to min_lr",
         (_HF_WARMUP, _HF_TRAINING, _HF_CYCLES, *_HF_MIN_LR,
          Param("warmup_lr_rate", FLOAT, "where the warmup starts, as a fraction of the "
                "initial lr (default 1 / num_warmup_steps)", None, minimum=0,
-               nullable=True))),
+               nullable=True)), cls=_WithMinLr),
     _hf("warmup_stable_decay", "warm up, hold the initial lr, then decay over num_decay_steps",
         (_HF_WARMUP,
          Param("num_decay_steps", INT, "scheduler steps of the final decay", minimum=0),

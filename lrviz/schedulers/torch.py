@@ -28,6 +28,8 @@ from lrviz.schedulers.base import (
     Node,
     Param,
     Scheduler,
+    as_list,
+    show,
 )
 
 # ------------------------------------------------------------------ the records' hooks
@@ -146,6 +148,16 @@ class _CyclicLR(Scheduler):
             return "peak (halved each cycle)"
         return "peak below max_lr (x gamma^step)"
 
+    def relations(self, params: dict[str, Any], children: int) -> Iterator[tuple[str, str]]:
+        low, high = as_list(params["base_lr"]), as_list(params["max_lr"])
+        for i, (lo, hi) in enumerate(zip(low, high, strict=False)):
+            if lo > hi:
+                yield ("base_lr", f"base_lr ({show(lo)}) is above max_lr ({show(hi)})"
+                       + (f" in param group {i}" if len(low) > 1 else "")
+                       + "; expected base_lr <= max_lr")
+                return
+        yield from super().relations(params, children)
+
 
 @dataclass(frozen=True)
 class _OneCycleLR(Scheduler):
@@ -192,6 +204,13 @@ class _SequentialLR(Scheduler):
             for event in child.info.events(child, offset + starts[i], until, unit):
                 if event[0] <= until:
                     yield event
+
+    def relations(self, params: dict[str, Any], children: int) -> Iterator[tuple[str, str]]:
+        milestones = params.get("milestones", [])
+        if len(milestones) != children - 1:
+            yield ("milestones", f"expected {children - 1} milestone(s) for {children} "
+                   f"schedulers, got {len(milestones)}")
+        yield from super().relations(params, children)
 
 
 @dataclass(frozen=True)
@@ -306,6 +325,7 @@ TABLE: tuple[Scheduler, ...] = (
         (Param("schedulers", SCHEDULERS, "the schedulers, all stepped at every step"),),
         composite=True,
         optimizer_arg=False,
+        in_sequence=False,
     ),
     Scheduler(
         "ReduceLROnPlateau", ("plateau",),
@@ -396,3 +416,8 @@ TABLE: tuple[Scheduler, ...] = (
     ),
 )
 
+_BY_NAME = {s.name: s for s in TABLE}
+# What lrviz builds a spec's ``warmup:`` from: a linear ramp from start_factor to 1 ...
+WARMUP = _BY_NAME["LinearLR"]
+# ... handed over to the main scheduler by a sequence at the warmup's end.
+SEQUENCE = _BY_NAME["SequentialLR"]
