@@ -43,6 +43,8 @@ PLATEAU_LENGTH = 300  # scheduler steps of a synthetic metric: room for a few cu
 # "milestone", "restart", "cycle", "phase", "warmup" (lrviz.events places them on rows).
 Moment = tuple[int, str, str]
 
+ERROR, WARNING, INFO = "error", "warning", "info"  # severities of check's findings
+
 # The stages of ``lrviz check`` that ask each running scheduler for its own pitfalls, in
 # the order check runs them (see :meth:`Scheduler.pitfalls`).
 ZERO_LENGTH, CYCLE_LENGTH, RAMPS, PAST_SCHEDULE, ANNEALING, GAMMA, MILESTONES = (

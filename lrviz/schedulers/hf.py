@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lrviz.schedulers.base import (
     BOOL,
@@ -16,12 +16,18 @@ from lrviz.schedulers.base import (
     FALLBACK_LENGTH,
     FLOAT,
     INT,
+    PAST_SCHEDULE,
+    RAMPS,
+    WARNING,
     Moment,
     Node,
     Param,
     Scheduler,
 )
 from lrviz.schedulers.torch import PLATEAU_PARAMS
+
+if TYPE_CHECKING:
+    from lrviz.check import Finding, Run, Span
 
 # Hugging Face schedules, built by ``transformers.get_scheduler(name, optimizer,
 # num_warmup_steps, num_training_steps, scheduler_specific_kwargs)``; the name after
@@ -68,6 +74,37 @@ class Hf(Scheduler):
     def _after_warmup(self, p: dict[str, Any], offset: int, warmup: int) -> Iterator[Moment]:
         if p.get("num_training_steps"):
             yield offset + p["num_training_steps"], f"{self.name}: end of the schedule", "phase"
+
+    def lr_param_at(self, params: dict[str, Any], local: int) -> str | None:
+        if local <= params.get("num_warmup_steps", 0):
+            return "num_warmup_steps"
+        return "num_training_steps" if "num_training_steps" in self.param_names else None
+
+    def pitfalls(self, stage: str, run: Run, span: Span) -> Iterator[Finding]:
+        p = span.node.params
+        if stage == RAMPS and p.get("num_warmup_steps", 0) > 0:
+            iters = p["num_warmup_steps"]
+            what = f"{self.name} warms up over {iters} scheduler steps"
+            yield from run.ramp(span, "num_warmup_steps", iters, True, what)
+        elif stage == PAST_SCHEDULE:
+            yield from self._past_schedule(run, span)
+
+    def _past_schedule(self, run: Run, span: Span) -> Iterator[Finding]:
+        """Stepped past ``num_training_steps``: the schedule's lambda keeps going."""
+        p = span.node.params
+        total = p.get("num_training_steps")
+        if not total or total >= span.length or "num_stable_steps" in p:
+            return
+        step = (span.start + total + 1) * run.every
+        yield run.finding(
+            WARNING, "hf-past-training-steps",
+            f"{self.name} is stepped {span.length} times but num_training_steps is {total}: "
+            "past it the schedule does not stop (a cosine climbs back up, a linear decay "
+            "stays at 0)",
+            step if step < run.spec.steps else None,
+            run.join(span.node.path, "num_training_steps"),
+            f"set num_training_steps to {span.length}, or leave it out",
+        )
 
 
 @dataclass(frozen=True)
