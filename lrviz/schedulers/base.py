@@ -188,6 +188,13 @@ class Scheduler:
         """``(module, callable)`` that builds it, as code that builds it imports them."""
         return self.module, self.attr or self.name
 
+    @property
+    def by_name(self) -> bool:
+        """Whether the factory takes the schedule's name (``attr``) before the optimizer,
+        and its lengths by keyword (``transformers.get_scheduler``), rather than being the
+        class itself."""
+        return False
+
     def param(self, name: str) -> Param:
         for p in self.params:
             if p.name == name:

@@ -64,6 +64,10 @@ class Hf(Scheduler):
     def factory(self) -> tuple[str, str]:
         return "transformers", "get_scheduler"
 
+    @property
+    def by_name(self) -> bool:
+        return True
+
     def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
         p, name = node.params, self.name
         warmup = p.get("num_warmup_steps", 0)

@@ -709,6 +709,7 @@ TABLE: tuple[Scheduler, ...] = (
         changes_momentum=True,
         pace_param="step_size_up",
         lr_param="base_lr",
+        sets_own_lr=True,
     ),
     _CosineAnnealingWarmRestarts(
         "CosineAnnealingWarmRestarts", ("cosine-restarts", "warm-restarts"),
@@ -750,6 +751,7 @@ TABLE: tuple[Scheduler, ...] = (
         length_unless=("epochs", "steps_per_epoch"),
         changes_momentum=True,
         lr_param="final_div_factor",
+        sets_own_lr=True,
     ),
     _PolynomialLR(
         "PolynomialLR", ("polynomial",),
