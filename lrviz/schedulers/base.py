@@ -154,9 +154,6 @@ class Scheduler:
     pace_param: str | None = None
     lr_param: str | None = None
     zero_fix: str = "give the schedule a floor above 0 (eta_min, a factor > 0)"
-    # How the engine builds it: "class" calls module.attr(optimizer, **params);
-    # "hf" goes through transformers.get_scheduler (see lrviz.schedulers.hf).
-    builder: str = "class"
     extra: str = ""  # the lrviz extra that installs its library, when not a core dependency
 
     # ------------------------------------------------------------------ naming

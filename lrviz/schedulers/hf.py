@@ -70,7 +70,7 @@ class Hf(Scheduler):
 
     def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
         p, name = node.params, self.name
-        warmup = p.get("num_warmup_steps", 0)
+        warmup = p.get("num_warmup_steps", 0)  # 0: a schedule without a warmup parameter
         if warmup:
             yield offset + warmup, f"{name}: end of the {warmup}-{unit} warmup", "warmup"
         yield from self._after_warmup(p, offset, warmup)
@@ -149,7 +149,7 @@ def _hf(kind: str, help: str, params: tuple[Param, ...], cls: type[Hf] = Hf,
     length = {"length_param": "num_training_steps"} if "num_training_steps" in {
         p.name for p in params} else {}
     return cls(f"hf:{kind}", (), help, params, module="transformers.optimization",
-               attr=kind, builder="hf", extra="hf", **{**length, **more})
+               attr=kind, extra="hf", **{**length, **more})
 
 
 TABLE: tuple[Scheduler, ...] = (
