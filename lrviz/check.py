@@ -378,7 +378,7 @@ def _spans(spec: Spec) -> list[_Span]:
     """Every scheduler of the spec with where it runs, depth first.
 
     Children of a SequentialLR with unsorted milestones are left out: torch's bisect on
-    an unsorted list decides where they run (see :func:`_sequential_active`).
+    an unsorted list decides where they run (SequentialLR's own milestones check).
     """
     out: list[_Span] = []
 

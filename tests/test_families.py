@@ -90,7 +90,7 @@ def test_relations_are_the_records() -> None:
 
 def test_events_read_defaults_from_the_params() -> None:
     spec = build_spec({"scheduler": {"type": "step", "step_size": 5}, "steps": 12})
-    gamma = catalog.find("step").param("gamma").default  # type: ignore[union-attr]
+    gamma = catalog.lookup("step").param("gamma").default
     assert [e.label for e in events(spec)] == [f"StepLR: lr x {gamma:g}"] * 2
 
 
