@@ -151,14 +151,11 @@ class _Ramp(Scheduler):
     then a constant lr."""
 
     ramp_param: str = "total_iters"
-    ramp_event: bool = True  # its end is an event (PolynomialLR's decay just ends at 0)
 
     def natural_length(self, node: Node, metric_values: int) -> int:
         return max(10, 2 * self.value(node.params, self.ramp_param))
 
     def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
-        if not self.ramp_event:
-            return
         length = self.value(node.params, self.ramp_param)
         yield offset + length, f"{self.name}: end of the {length}-{unit} ramp", "warmup"
 
@@ -209,6 +206,9 @@ class _ConstantLR(_Ramp):
 
 @dataclass(frozen=True)
 class _PolynomialLR(_Ramp):
+    def events(self, node: Node, offset: int, horizon: int, unit: str) -> Iterator[Moment]:
+        return iter(())  # its decay just ends at 0: the curve shows it
+
     def pitfalls(self, stage: str, run: Run, span: Span) -> Iterator[Finding]:
         if stage == RAMPS:
             iters = self.value(span.node.params, "total_iters")
@@ -760,7 +760,6 @@ TABLE: tuple[Scheduler, ...] = (
             Param("total_iters", INT, "scheduler steps of the decay", 5, minimum=0),
             Param("power", FLOAT, "power of the polynomial", 1.0, minimum=0),
         ),
-        ramp_event=False,
         pace_param="total_iters",
         lr_param="total_iters",
         zero_fix="set total_iters to the scheduler steps it runs for, so it reaches 0 only "
