@@ -38,6 +38,7 @@ from lrviz.schedulers.base import (
     WARNING,
     ZERO_LENGTH,
 )
+from lrviz.schedulers.base import Span as _SpanLike
 from lrviz.spec import SchedulerSpec, Spec
 
 if TYPE_CHECKING:
@@ -305,11 +306,11 @@ class Run:
         """Rows per scheduler step."""
         return _every(self.spec)
 
-    def row(self, span: Span, local: int) -> int | None:
+    def row(self, span: _SpanLike, local: int) -> int | None:
         """The first row at which ``span``'s scheduler is at its own step ``local``."""
         return _row(self.spec, span, local)
 
-    def rows(self, span: Span) -> tuple[int, int]:
+    def rows(self, span: _SpanLike) -> tuple[int, int]:
         """The rows ``span`` covers, as a half-open range."""
         return _rows(self.spec, span)
 
@@ -337,7 +338,7 @@ class Run:
         """A number in a finding."""
         return _num(x)
 
-    def ramp(self, span: Span, key: str, iters: int, warmup: bool,
+    def ramp(self, span: _SpanLike, key: str, iters: int, warmup: bool,
              what: str) -> Iterator[Finding]:
         """A warmup (``warmup``) or decay of ``iters`` steps, set by ``key`` and described
         by ``what``, that outlasts the steps it gets or is cut short by a milestone."""
@@ -413,7 +414,7 @@ def _every(spec: Spec) -> int:
     return spec.steps_per_epoch if spec.interval == "epoch" else 1
 
 
-def _row(spec: Spec, span: _Span, local: int) -> int | None:
+def _row(spec: Spec, span: _SpanLike, local: int) -> int | None:
     """The first row at which ``span``'s scheduler is at its own step ``local``, if any."""
     if local < 0 or (local >= span.length and not span.to_end):
         return None
@@ -421,7 +422,7 @@ def _row(spec: Spec, span: _Span, local: int) -> int | None:
     return row if row < spec.steps else None
 
 
-def _rows(spec: Spec, span: _Span) -> tuple[int, int]:
+def _rows(spec: Spec, span: _SpanLike) -> tuple[int, int]:
     """The rows ``span`` covers, as a half-open range."""
     every = _every(spec)
     hi = spec.steps if span.to_end else min(spec.steps, (span.start + span.length) * every)

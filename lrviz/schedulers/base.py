@@ -15,10 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from lrviz.check import Finding, Run, Span
+from typing import Any, Protocol
 
 
 class _Required:
@@ -122,6 +119,62 @@ class Node(Protocol):
 
     @property
     def type(self) -> str: ...
+
+
+# A finding of ``lrviz check`` (lrviz.check.Finding), made by ``Run.finding``. Typed
+# loosely, and Run and Span described as protocols, so that the records import nothing
+# above them: lrviz.check imports the catalog, never the other way round.
+Finding = Any
+
+
+class Span(Protocol):
+    """Where one scheduler of the tree runs (``lrviz.check.Span``)."""
+
+    @property
+    def node(self) -> Node: ...
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def length(self) -> int: ...
+
+    @property
+    def to_end(self) -> bool: ...
+
+    @property
+    def direct(self) -> bool: ...
+
+
+class Run(Protocol):
+    """What the pitfall hooks see of a run (``lrviz.check.Run``)."""
+
+    @property
+    def spec(self) -> Any: ...
+
+    @property
+    def trace(self) -> Any: ...
+
+    @property
+    def every(self) -> int: ...
+
+    def row(self, span: Span, local: int) -> int | None: ...
+
+    def rows(self, span: Span) -> tuple[int, int]: ...
+
+    def initial_lrs(self) -> list[float]: ...
+
+    def first_rise(self, lo: int, hi: int) -> int | None: ...
+
+    def finding(self, severity: str, code: str, message: str, step: int | None = None,
+                param: str | None = None, fix: str | None = None) -> Finding: ...
+
+    def join(self, path: str, key: str) -> str: ...
+
+    def num(self, x: float) -> str: ...
+
+    def ramp(self, span: Span, key: str, iters: int, warmup: bool,
+             what: str) -> Iterator[Finding]: ...
 
 
 @dataclass(frozen=True)
@@ -271,6 +324,3 @@ def show(number: float) -> str:
     return repr(int(number)) if float(number).is_integer() else repr(float(number))
 
 
-def count(n: int, unit: str) -> str:
-    """``1 step``, ``3 epochs``."""
-    return f"{n} {unit}{'' if n == 1 else 's'}"

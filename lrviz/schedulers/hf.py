@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lrviz.schedulers.base import (
     BOOL,
@@ -19,15 +19,15 @@ from lrviz.schedulers.base import (
     PAST_SCHEDULE,
     RAMPS,
     WARNING,
+    Finding,
     Moment,
     Node,
     Param,
+    Run,
     Scheduler,
+    Span,
 )
 from lrviz.schedulers.torch import PLATEAU_PARAMS
-
-if TYPE_CHECKING:
-    from lrviz.check import Finding, Run, Span
 
 # Hugging Face schedules, built by ``transformers.get_scheduler(name, optimizer,
 # num_warmup_steps, num_training_steps, scheduler_specific_kwargs)``; the name after

@@ -15,7 +15,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lrviz.schedulers.base import (
     ANNEALING,
@@ -35,16 +35,16 @@ from lrviz.schedulers.base import (
     SCHEDULERS,
     WARNING,
     ZERO_LENGTH,
+    Finding,
     Moment,
     Node,
     Param,
+    Run,
     Scheduler,
+    Span,
     as_list,
     show,
 )
-
-if TYPE_CHECKING:
-    from lrviz.check import Finding, Run, Span
 
 # ------------------------------------------------------------------ the records' hooks
 # One class per scheduler whose behaviour differs from the defaults of ``Scheduler``;
