@@ -152,3 +152,15 @@ def test_the_name_check_finds_a_branch(tmp_path: Path) -> None:
     path.write_text('if node.type == "StepLR" or info.builder == "hf":\n    x = "hf:linear"\n'
                     'y = f"{node.type} is not StepLR"\n')
     assert len(_branches(path)) == 3
+
+
+def test_the_families_import_nothing_above_them() -> None:
+    """The records are the bottom layer: spec, check and events import them, never back."""
+    allowed = ("lrviz.schedulers", "lrviz.errors")
+    for path in sorted((PACKAGE / "schedulers").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                if name.startswith("lrviz"):
+                    assert name.startswith(allowed), f"{path.name} imports {name}"
