@@ -21,13 +21,24 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from bisect import bisect_right
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lrviz.errors import RunError
+from lrviz.schedulers.base import (
+    ANNEALING,
+    CYCLE_LENGTH,
+    ERROR,
+    GAMMA,
+    INFO,
+    MILESTONES,
+    PAST_SCHEDULE,
+    RAMPS,
+    WARNING,
+    ZERO_LENGTH,
+)
+from lrviz.schedulers.base import Span as _SpanLike
 from lrviz.spec import SchedulerSpec, Spec
 
 if TYPE_CHECKING:
@@ -36,7 +47,6 @@ if TYPE_CHECKING:
 
     from lrviz.trace import Trace
 
-ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)  # most severe first
 
 # Every finding code the built-in checks produce, with what it means.
@@ -228,22 +238,11 @@ def _crash_finding(spec: Spec, exc: RunError, row: int) -> Finding:
     cause = exc.__cause__ or exc
     text = str(cause) or "(no message)"
     said = f"{type(cause).__name__}: {text}"
-    onecycle = [s for s in _spans(spec) if s.node.type == "OneCycleLR"]
-    if onecycle and "Tried to step" in text:
-        span = onecycle[0]
-        p = span.node.params
-        need = span.length if span.to_end else max(1, span.length - 1)
-        by_epochs = bool(p.get("epochs") and p.get("steps_per_epoch"))
-        total = p["epochs"] * p["steps_per_epoch"] if by_epochs else p.get("total_steps")
-        key = "epochs" if by_epochs else "total_steps"
-        fix = (f"set epochs * steps_per_epoch to at least {need}" if by_epochs
-               else f"set total_steps to at least {need}")
-        return Finding(
-            ERROR, "onecycle-overstep",
-            f"OneCycleLR is stepped more than its {total} total steps; torch raises {said}",
-            row, _join(span.node.path, key),
-            f"{fix} (the scheduler steps it gets), or shorten the run",
-        )
+    run = Run(spec, None)
+    for span in _spans(spec):  # a scheduler that explains its own crash (OneCycleLR's)
+        explained = span.node.info.crash(run, span, text, said, row)
+        if explained is not None:
+            return explained
     param = spec.scheduler.path
     exprs = [(s, k) for s in spec.scheduler.walk() for k in ("lr_lambda", "scale_fn")
              if s.params.get(k) is not None]
@@ -252,9 +251,9 @@ def _crash_finding(spec: Spec, exc: RunError, row: int) -> Finding:
     fix = "training would stop here with the same error; change the spec"
     # the failing call is the top scheduler's step number `epoch`
     epoch = (row + 1) // _every(spec)
-    nested = [c for span in _spans(spec) if span.node.type == "SequentialLR"
-              for m, c in zip(span.node.params["milestones"], span.node.children[1:],
-                              strict=False)
+    nested = [c for span in _spans(spec)
+              for m, c in zip(span.node.info.handovers(span.node.params) or [],
+                              span.node.children[1:], strict=False)
               if c.info.composite and span.start + m == epoch]
     if nested:  # torch 2.13: NotImplementedError from get_lr; older: step(0) refused
         param = nested[0].path
@@ -274,7 +273,7 @@ def _stepper(exc: RunError) -> str:
 
 
 @dataclass(frozen=True)
-class _Span:
+class Span:
     """Where one scheduler of the tree runs, in scheduler steps (``last_epoch`` values).
 
     ``start`` is the top scheduler's step at which this one's own step 0 is, ``length``
@@ -290,18 +289,105 @@ class _Span:
     direct: bool
 
 
+_Span = Span
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a scheduler's own pitfall hooks (``Scheduler.pitfalls`` in
+    :mod:`lrviz.schedulers`) see of the run: the spec, the trace (None after an early
+    crash), and the helpers that place a scheduler's own steps on rows."""
+
+    spec: Spec
+    trace: Trace | None
+
+    @property
+    def every(self) -> int:
+        """Rows per scheduler step."""
+        return _every(self.spec)
+
+    def row(self, span: _SpanLike, local: int) -> int | None:
+        """The first row at which ``span``'s scheduler is at its own step ``local``."""
+        return _row(self.spec, span, local)
+
+    def rows(self, span: _SpanLike) -> tuple[int, int]:
+        """The rows ``span`` covers, as a half-open range."""
+        return _rows(self.spec, span)
+
+    def initial_lrs(self) -> list[float]:
+        """Each param group's lr before any scheduler touches it."""
+        return _initial_lrs(self.spec)
+
+    def first_rise(self, lo: int, hi: int) -> int | None:
+        """The first row in ``lo..hi`` whose lr is above the row before it, in any group."""
+        assert self.trace is not None
+        return _first_rise(self.trace.lrs, lo, hi)
+
+    @staticmethod
+    def finding(severity: str, code: str, message: str, step: int | None = None,
+                param: str | None = None, fix: str | None = None) -> Finding:
+        return Finding(severity, code, message, step, param, fix)
+
+    @staticmethod
+    def join(path: str, key: str) -> str:
+        """A parameter's key path."""
+        return _join(path, key)
+
+    @staticmethod
+    def num(x: float) -> str:
+        """A number in a finding."""
+        return _num(x)
+
+    def ramp(self, span: _SpanLike, key: str, iters: int, warmup: bool,
+             what: str) -> Iterator[Finding]:
+        """A warmup (``warmup``) or decay of ``iters`` steps, set by ``key`` and described
+        by ``what``, that outlasts the steps it gets or is cut short by a milestone."""
+        spec, node = self.spec, span.node
+        has = f"has {span.length} scheduler steps"
+        param = _join(node.path, key)
+        if warmup and span.to_end and iters >= span.length and iters > 0:
+            yield Finding(
+                WARNING, "warmup-never-ends",
+                f"{what}, but the run {has}: it never trains at the full lr",
+                None, param, f"set {key} below {span.length}, or run longer",
+            )
+        elif warmup and not span.to_end and iters > span.length:
+            handover = (span.start + span.length) * _every(spec)
+            yield Finding(
+                WARNING, "warmup-never-ends",
+                f"{what}, but the next scheduler takes over after {span.length}: the warmup "
+                f"is cut short and the lr jumps at step {handover}",
+                handover if handover < spec.steps else None, param,
+                f"set {key} to {span.length}, the milestone that ends it",
+            )
+        elif not warmup and iters > span.length:
+            yield Finding(
+                INFO, "decay-unfinished",
+                f"{what}, but it {has}: it never reaches its end value",
+                None, param, f"set total_iters to {span.length} to finish the decay in the run",
+            )
+
+
+def _pitfalls(stage: str, spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """Stage ``stage`` of the checks: each running scheduler's own pitfalls."""
+    run = Run(spec, trace)
+    for span in _running(spec):
+        yield from span.node.info.pitfalls(stage, run, span)
+
+
 def _spans(spec: Spec) -> list[_Span]:
     """Every scheduler of the spec with where it runs, depth first.
 
     Children of a SequentialLR with unsorted milestones are left out: torch's bisect on
-    an unsorted list decides where they run (see :func:`_sequential_active`).
+    an unsorted list decides where they run (SequentialLR's own milestones check).
     """
     out: list[_Span] = []
 
     def visit(node: SchedulerSpec, start: int, length: int, to_end: bool, direct: bool) -> None:
         out.append(_Span(node, start, length, to_end, direct))
-        if node.type == "SequentialLR":
-            ms = list(node.params["milestones"])
+        handovers = node.info.handovers(node.params)
+        if handovers is not None:  # its children run one after another
+            ms = list(handovers)
             if ms != sorted(ms):
                 return
             bounds: list[int | None] = [0, *ms, None]
@@ -328,7 +414,7 @@ def _every(spec: Spec) -> int:
     return spec.steps_per_epoch if spec.interval == "epoch" else 1
 
 
-def _row(spec: Spec, span: _Span, local: int) -> int | None:
+def _row(spec: Spec, span: _SpanLike, local: int) -> int | None:
     """The first row at which ``span``'s scheduler is at its own step ``local``, if any."""
     if local < 0 or (local >= span.length and not span.to_end):
         return None
@@ -336,7 +422,7 @@ def _row(spec: Spec, span: _Span, local: int) -> int | None:
     return row if row < spec.steps else None
 
 
-def _rows(spec: Spec, span: _Span) -> tuple[int, int]:
+def _rows(spec: Spec, span: _SpanLike) -> tuple[int, int]:
     """The rows ``span`` covers, as a half-open range."""
     every = _every(spec)
     hi = spec.steps if span.to_end else min(spec.steps, (span.start + span.length) * every)
@@ -478,7 +564,7 @@ def lr_collapses(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
             param = _join(node.path, "min_lr")
             fix = "set min_lr, a floor ReduceLROnPlateau does not cut below"
         elif spec.interval == "step" and spec.steps_per_epoch > 1:
-            what = _LENGTH_PARAM.get(node.type, "its lengths")
+            what = node.info.pace_param or "its lengths"
             fix = (f"{node.type} steps every training step, {spec.steps_per_epoch} times an "
                    f"epoch: if {what} counts epochs, set scheduler.interval: epoch "
                    "(--interval epoch)")
@@ -494,43 +580,11 @@ def lr_collapses(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
         return  # one group says it; the others usually collapse with it
 
 
-# What a schedule's pace is written in, to ask whether it was meant in epochs.
-_LENGTH_PARAM = {"StepLR": "step_size", "MultiStepLR": "milestones", "ExponentialLR": "gamma",
-                 "CosineAnnealingLR": "T_max", "CosineAnnealingWarmRestarts": "T_0",
-                 "LinearLR": "total_iters", "ConstantLR": "total_iters",
-                 "PolynomialLR": "total_iters", "CyclicLR": "step_size_up",
-                 "MultiplicativeLR": "lr_lambda", "LambdaLR": "lr_lambda"}
-
-
 @check
 def ramp_of_zero_length(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
-    """LinearLR or ConstantLR with ``total_iters: 0``: the ramp never happens.
-
-    torch applies start_factor (ConstantLR: factor) at construction and, with no steps to
-    ramp over, never changes it: the lr is held there for the whole run.
-    """
-    for span in _running(spec):
-        node, p = span.node, span.node.params
-        if node.type not in ("LinearLR", "ConstantLR") or p.get("total_iters", 5) != 0:
-            continue
-        if node.type == "LinearLR":
-            start, end = p.get("start_factor", 1 / 3), p.get("end_factor", 1.0)
-            if start == end:
-                continue
-            what = (f"LinearLR with total_iters 0 never ramps: torch holds the lr at "
-                    f"start_factor ({_num(start)}) times the initial lr for the whole run and "
-                    f"never reaches end_factor ({_num(end)})")
-            fix = "set total_iters to the ramp's length in scheduler steps (>= 1)"
-        else:
-            factor = p.get("factor", 1 / 3)
-            if factor == 1:
-                continue
-            what = (f"ConstantLR with total_iters 0 never ends: torch holds the lr at factor "
-                    f"({_num(factor)}) times the initial lr for the whole run")
-            fix = "set total_iters to the scheduler steps the factor should last (>= 1)"
-        first = _row(spec, span, 0)
-        yield Finding(WARNING, "ramp-of-zero-length", what, first,
-                      _join(node.path, "total_iters"), fix)
+    """A warmup ramp (LinearLR, ConstantLR) with ``total_iters: 0``: it never happens,
+    the start factor is held for the whole run."""
+    return _pitfalls(ZERO_LENGTH, spec, trace)
 
 
 @check
@@ -545,7 +599,7 @@ def nested_composite(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     spans = _spans(spec)
     for span in spans:
         node = span.node
-        if node.type != "SequentialLR" or not node.children:
+        if node.info.handovers(node.params) is None or not node.children:
             continue
         child = node.children[0]
         inner = next((s for s in spans if s.node is child), None)
@@ -591,14 +645,6 @@ def _against_alone(
     return row, f": from step {row} the lr is {_num(got)}, not {_num(meant)}"
 
 
-# The parameter that sets a scheduler's lr values, to name when those go wrong.
-_LR_PARAM = {"LambdaLR": "lr_lambda", "MultiplicativeLR": "lr_lambda",
-             "PolynomialLR": "total_iters", "LinearLR": "end_factor", "ConstantLR": "factor",
-             "CosineAnnealingLR": "eta_min", "CosineAnnealingWarmRestarts": "eta_min",
-             "ExponentialLR": "gamma", "StepLR": "gamma", "MultiStepLR": "gamma",
-             "CyclicLR": "base_lr", "SWALR": "swa_lr", "OneCycleLR": "final_div_factor"}
-
-
 def _culprit(spec: Spec, row: int) -> tuple[SchedulerSpec, str]:
     """The innermost scheduler running at ``row``, and the key path of the parameter
     that sets its lr there."""
@@ -609,34 +655,20 @@ def _culprit(spec: Spec, row: int) -> tuple[SchedulerSpec, str]:
     if not running:
         return spec.scheduler, spec.scheduler.path
     node = running[-1].node
-    key = _LR_PARAM.get(node.type)
-    if node.type == "LinearLR" and epoch == running[-1].start:
-        key = "start_factor"
-    if node.info.builder == "hf":
-        warmup = node.params.get("num_warmup_steps", 0)
-        key = "num_warmup_steps" if epoch - running[-1].start <= warmup else (
-            "num_training_steps" if "num_training_steps" in node.info.param_names else None)
+    key = node.info.lr_param_at(node.params, epoch - running[-1].start)
     return node, _join(node.path, key) if key else node.path
 
 
 def _zero_fix(node: SchedulerSpec) -> str:
     """How to keep ``node``'s lr above 0."""
-    if node.type == "PolynomialLR":
-        return "set total_iters to the scheduler steps it runs for, so it reaches 0 only at the end"
-    if node.type == "LinearLR":
-        return "set end_factor (and start_factor) above 0"
-    if node.type in ("LambdaLR", "MultiplicativeLR"):
-        return "keep lr_lambda above 0 over the whole run"
-    if node.type in ("CosineAnnealingLR", "CosineAnnealingWarmRestarts"):
-        return "set eta_min above 0, e.g. a hundredth of the initial lr"
-    return "give the schedule a floor above 0 (eta_min, a factor > 0)"
+    return node.info.zero_fix
 
 
 @check
 def momentum_overwritten(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     """The optimizer's momentum replaced by CyclicLR/OneCycleLR's ``cycle_momentum``."""
     cyclers = [s for s in spec.scheduler.walk()
-               if s.info.changes_momentum and s.params.get("cycle_momentum", True)]
+               if s.info.changes_momentum and s.info.value(s.params, "cycle_momentum")]
     if not cyclers:
         return
     node = cyclers[0]
@@ -705,152 +737,27 @@ def _uses_betas(spec: Spec) -> bool:
 
 @check
 def onecycle_length(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
-    """OneCycleLR whose cycle is longer than the steps it gets: it never anneals."""
-    for span in _running(spec):
-        p = span.node.params
-        if span.node.type != "OneCycleLR":
-            continue
-        by_epochs = bool(p.get("epochs") and p.get("steps_per_epoch"))
-        total = p["epochs"] * p["steps_per_epoch"] if by_epochs else p.get("total_steps")
-        if total is None or total <= span.length:
-            continue
-        key = "epochs" if by_epochs else "total_steps"
-        warming = span.length < total * p.get("pct_start", 0.3)
-        yield Finding(
-            WARNING, "onecycle-unfinished",
-            f"OneCycleLR is set for {total} steps but gets {span.length}: it stops "
-            f"{'while still warming up' if warming else 'mid-anneal'}, far above its final lr",
-            None, _join(span.node.path, key),
-            ("set epochs * steps_per_epoch" if by_epochs else "set total_steps")
-            + f" to {span.length}" + (
-                "" if spec.interval == "step" else
-                " or step it every step (interval: step), as OneCycleLR expects"),
-        )
+    """A cycle longer than the steps it gets (OneCycleLR): it never anneals."""
+    return _pitfalls(CYCLE_LENGTH, spec, trace)
 
 
 @check
 def ramps(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     """Warmups that never end (or are cut short by a milestone), decays that never finish."""
-    for span in _running(spec):
-        node, p = span.node, span.node.params
-        key = "total_iters"
-        iters = p.get(key, 5)
-        has = f"has {span.length} scheduler steps"
-        if node.info.builder == "hf" and p.get("num_warmup_steps", 0) > 0:
-            key, iters, warmup = "num_warmup_steps", p["num_warmup_steps"], True
-            what = f"{node.type} warms up over {iters} scheduler steps"
-        elif node.type == "LinearLR":
-            start, end = p.get("start_factor", 1 / 3), p.get("end_factor", 1.0)
-            if start == end:
-                continue
-            warmup = start < end
-            what = (f"LinearLR ramps the lr factor from {_num(start)} to {_num(end)} over "
-                    f"{iters} scheduler steps")
-        elif node.type == "ConstantLR":
-            factor = p.get("factor", 1 / 3)
-            if factor == 1 or not span.to_end:  # a milestone ends it as total_iters would
-                continue
-            warmup = True
-            what = f"ConstantLR scales the lr by {_num(factor)} for {iters} scheduler steps"
-        elif node.type == "PolynomialLR":
-            warmup = False
-            what = f"PolynomialLR decays the lr to 0 over {iters} scheduler steps"
-        else:
-            continue
-        param = _join(node.path, key)
-        if warmup and span.to_end and iters >= span.length and iters > 0:
-            yield Finding(
-                WARNING, "warmup-never-ends",
-                f"{what}, but the run {has}: it never trains at the full lr",
-                None, param, f"set {key} below {span.length}, or run longer",
-            )
-        elif warmup and not span.to_end and iters > span.length:
-            handover = (span.start + span.length) * _every(spec)
-            yield Finding(
-                WARNING, "warmup-never-ends",
-                f"{what}, but the next scheduler takes over after {span.length}: the warmup "
-                f"is cut short and the lr jumps at step {handover}",
-                handover if handover < spec.steps else None, param,
-                f"set {key} to {span.length}, the milestone that ends it",
-            )
-        elif not warmup and iters > span.length:
-            yield Finding(
-                INFO, "decay-unfinished",
-                f"{what}, but it {has}: it never reaches its end value",
-                None, param, f"set total_iters to {span.length} to finish the decay in the run",
-            )
+    return _pitfalls(RAMPS, spec, trace)
 
 
 @check
 def hf_past_training_steps(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
-    """A Hugging Face schedule stepped past ``num_training_steps``: its lambda keeps going
-    (a cosine rises again, a linear decay holds 0)."""
-    for span in _running(spec):
-        node, p = span.node, span.node.params
-        total = p.get("num_training_steps")
-        if node.info.builder != "hf" or not total or total >= span.length \
-                or "num_stable_steps" in p:
-            continue
-        step = (span.start + total + 1) * _every(spec)
-        yield Finding(
-            WARNING, "hf-past-training-steps",
-            f"{node.type} is stepped {span.length} times but num_training_steps is {total}: "
-            "past it the schedule does not stop (a cosine climbs back up, a linear decay "
-            "stays at 0)",
-            step if step < spec.steps else None, _join(node.path, "num_training_steps"),
-            f"set num_training_steps to {span.length}, or leave it out",
-        )
+    """A schedule stepped past its own length (a Hugging Face ``num_training_steps``): its
+    lambda keeps going (a cosine rises again, a linear decay holds 0)."""
+    return _pitfalls(PAST_SCHEDULE, spec, trace)
 
 
 @check
 def cosine(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     """Cosine rising after ``T_max``, cut short before it, or with ``eta_min`` too high."""
-    initial = _initial_lrs(spec)
-    for span in _running(spec):
-        node, p = span.node, span.node.params
-        if node.type not in ("CosineAnnealingLR", "CosineAnnealingWarmRestarts"):
-            continue
-        eta_min = p.get("eta_min", 0.0)
-        above = [i for i, lr in enumerate(initial) if eta_min > lr]
-        if above:
-            lr = initial[above[0]]
-            group = f" of param group {above[0]}" if len(initial) > 1 else ""
-            yield Finding(
-                WARNING, "eta-min-above-lr",
-                f"eta_min {_num(eta_min)} is above the initial lr {_num(lr)}{group}: "
-                "the 'annealing' raises the lr",
-                None, _join(node.path, "eta_min"),
-                f"set eta_min below {_num(lr)} (e.g. {_num(lr / 100)})",
-            )
-        if node.type != "CosineAnnealingLR":
-            continue
-        t_max = p["T_max"]
-        if t_max > span.length:
-            yield Finding(
-                WARNING, "cosine-unfinished",
-                f"T_max is {t_max} but CosineAnnealingLR runs {span.length} scheduler steps: "
-                f"the lr never comes down to eta_min ({_num(eta_min)})",
-                None, _join(node.path, "T_max"),
-                f"set T_max to {span.length}, the scheduler steps it runs for",
-            )
-            continue
-        rise = _row(spec, span, t_max + 1)
-        if rise is None or not any(eta_min != lr for lr in initial):
-            continue
-        if span.direct and trace is not None:
-            hi = _rows(spec, span)[1]
-            rise = _first_rise(trace.lrs, rise, min(hi, trace.steps))
-            if rise is None:
-                continue
-        yield Finding(
-            WARNING, "cosine-rises",
-            f"CosineAnnealingLR reaches eta_min at T_max ({t_max}) and then rises again "
-            f"from step {rise}: torch's cosine is periodic, it does not stay at eta_min",
-            rise, _join(node.path, "T_max"),
-            f"set T_max to {span.length} (the scheduler steps it runs for)"
-            + (", or end the run there" if span.to_end else
-               ", or start the next SequentialLR stage there"),
-        )
+    return _pitfalls(ANNEALING, spec, trace)
 
 
 def _first_rise(lrs: np.ndarray, lo: int, hi: int) -> int | None:
@@ -867,148 +774,13 @@ def _first_rise(lrs: np.ndarray, lo: int, hi: int) -> int | None:
 @check
 def gamma(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     """``gamma > 1`` (the lr grows) and ``gamma == 1`` (nothing happens)."""
-    for span in _running(spec):
-        node, p = span.node, span.node.params
-        first: int | None
-        if node.type == "StepLR":
-            first = _row(spec, span, p["step_size"])
-        elif node.type == "MultiStepLR":
-            first = _row(spec, span, min(p["milestones"])) if p["milestones"] else None
-        elif node.type == "ExponentialLR":
-            first = _row(spec, span, 1)
-        elif node.type == "CyclicLR" and p.get("mode") == "exp_range" and not p.get("scale_fn"):
-            first = None
-        else:
-            continue
-        g = p.get("gamma", 0.1 if node.type != "CyclicLR" else 1.0)
-        param = _join(node.path, "gamma")
-        if g > 1:
-            grows = "amplitude" if node.type == "CyclicLR" else "lr"
-            yield Finding(
-                WARNING, "gamma-above-one",
-                f"gamma {_num(g)} > 1: {node.type} multiplies the {grows} up, "
-                "so it grows instead of decaying",
-                first, param, f"use a gamma below 1 (e.g. {_num(1 / g)})",
-            )
-        elif g == 1 and node.type != "CyclicLR":
-            yield Finding(INFO, "gamma-one",
-                          f"gamma is 1: {node.type} never changes the lr",
-                          None, param, "use a gamma below 1, or drop the scheduler")
-        elif g == 1:
-            # exp_range's one difference from triangular is gamma; left at torch's default
-            # it is an oversight (a warning), written as 1 a choice (said, as for StepLR)
-            given = "gamma" in p
-            yield Finding(
-                INFO if given else WARNING, "gamma-one",
-                "mode exp_range with gamma 1" + ("" if given else " (torch's default)")
-                + " is triangular: the cycles' amplitude never shrinks",
-                None, param, "set gamma below 1 (e.g. 0.999) for shrinking cycles, or write "
-                "mode: triangular")
+    return _pitfalls(GAMMA, spec, trace)
 
 
 @check
 def milestones(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     """Unsorted, duplicate or unreachable milestones, where they change the result."""
-    for span in _running(spec):
-        if span.node.type == "MultiStepLR":
-            yield from _multistep_milestones(spec, span)
-        elif span.node.type == "SequentialLR":
-            yield from _sequential_milestones(spec, span)
-
-
-def _multistep_milestones(spec: Spec, span: _Span) -> Iterator[Finding]:
-    node = span.node
-    ms = list(node.params["milestones"])
-    param = _join(node.path, "milestones")
-    g = node.params.get("gamma", 0.1)
-    for m, n in sorted(Counter(ms).items()):
-        if n > 1:
-            yield Finding(
-                WARNING, "duplicate-milestones",
-                f"milestone {m} is listed {n} times: MultiStepLR counts it {n} times and "
-                f"multiplies the lr by gamma**{n} ({_num(g ** n)}) there",
-                _row(spec, span, m), param, f"list {m} once (or mean gamma**{n} there)",
-            )
-    if ms != sorted(ms):
-        yield Finding(INFO, "unsorted-milestones",
-                      "milestones are not in increasing order; harmless for MultiStepLR, "
-                      "which counts them, but easy to misread",
-                      None, param, f"write them sorted: {sorted(set(ms))}")
-    past = sorted({m for m in ms if _row(spec, span, m) is None})
-    if past:
-        none = len(past) == len(set(ms))
-        yield Finding(
-            WARNING if none else INFO, "milestone-past-end",
-            f"milestone{'s' if len(past) > 1 else ''} {', '.join(map(str, past))} "
-            f"{'lie' if len(past) > 1 else 'lies'} past the run's {span.length} scheduler "
-            "steps" + (": the lr never changes" if none else ": that decay never happens"),
-            None, param,
-            "check the units: milestones count scheduler steps "
-            f"({'epochs' if spec.interval == 'epoch' else 'training steps'} here)",
-        )
-
-
-def _sequential_active(milestones: list[int], epoch: int) -> int:
-    """The child SequentialLR runs at ``epoch``: torch's own ``bisect_right``."""
-    return bisect_right(milestones, epoch)
-
-
-def _sequential_milestones(spec: Spec, span: _Span) -> Iterator[Finding]:
-    node = span.node
-    ms = list(node.params["milestones"])
-    param = _join(node.path, "milestones")
-    children = node.children
-    if ms != sorted(ms):
-        # bisect_right changes its answer only where the epoch crosses a milestone value
-        points = sorted({0, *(m for m in ms if 0 <= m < span.length)})
-        real = [_sequential_active(ms, e) for e in points]
-        meant = [_sequential_active(sorted(ms), e) for e in points]
-        diff = [e for e, a, b in zip(points, real, meant, strict=True) if a != b]
-        if not diff:
-            yield Finding(INFO, "unsorted-milestones",
-                          "milestones are not in increasing order (no effect within this run)",
-                          None, param, f"write them sorted: {sorted(ms)}")
-            return
-        never = [i for i in range(len(children)) if i not in real]
-        lost = ""
-        if never:
-            names = ", ".join(f"schedulers[{i}]" for i in never)
-            lost = f"; {names} never run{'s' if len(never) == 1 else ''}"
-        at = points.index(diff[0])
-        row = _row(spec, span, diff[0])
-        yield Finding(
-            WARNING, "unsorted-milestones",
-            "milestones are not in increasing order, but torch's SequentialLR looks them up "
-            f"with bisect, which assumes they are: from step {row} it runs "
-            f"schedulers[{real[at]}] instead of schedulers[{meant[at]}]{lost}",
-            row, param, f"write them sorted: {sorted(ms)}",
-        )
-        return
-    for i, child in enumerate(children):
-        lo = 0 if i == 0 else ms[i - 1]
-        hi = ms[i] if i < len(ms) else None
-        if i > 0 and lo == hi:
-            yield Finding(
-                WARNING, "duplicate-milestones",
-                f"milestone {lo} is listed twice: schedulers[{i}] ({child.type}) never runs",
-                _row(spec, span, lo), param, f"list {lo} once, or drop schedulers[{i}]",
-            )
-        elif hi == 0:
-            yield Finding(
-                WARNING, "scheduler-never-runs",
-                f"the first milestone is 0: schedulers[0] ({child.type}) never runs",
-                None, child.path, "drop it, or start the milestones above 0",
-            )
-        elif lo >= span.length:
-            of = "the run's" if span.to_end else f"{node.type}'s"
-            yield Finding(
-                WARNING, "scheduler-never-runs",
-                f"schedulers[{i}] ({child.type}) starts at milestone {lo}, past {of} "
-                f"{span.length} scheduler steps: it never runs",
-                None, child.path,
-                "run longer, or check the units: milestones count scheduler steps "
-                f"({'epochs' if spec.interval == 'epoch' else 'training steps'} here)",
-            )
+    return _pitfalls(MILESTONES, spec, trace)
 
 
 @check
@@ -1020,8 +792,8 @@ def plateau_floors(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     from lrviz.plateau import replay
 
     p = node.params
-    factor, eps = p.get("factor", 0.1), p.get("eps", 1e-8)
-    floors = _per_group(p.get("min_lr", 0), trace.groups)
+    factor, eps = node.info.value(p, "factor"), node.info.value(p, "eps")
+    floors = _per_group(node.info.value(p, "min_lr"), trace.groups)
     synthetic = "generator" in spec.metric.source
     several = trace.groups > 1
     for g in range(trace.groups):

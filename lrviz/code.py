@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lrviz import __version__
+from lrviz import __version__, catalog
 from lrviz.expr import Expression
 from lrviz.spec import SchedulerSpec, Spec
 
@@ -201,12 +201,9 @@ def _scheduler(sched: SchedulerSpec, spec: Spec, out: _Writer, top: bool = False
     """Write ``sched`` (its children first, as the engine builds them); return its name."""
     children = [_scheduler(child, spec, out) for child in sched.children]
     info = sched.info
-    if info.builder == "hf":
-        func, args = "get_scheduler", _hf_args(sched, out)
-        out.names.setdefault("transformers", set()).add(func)
-    else:
-        func, args = info.attr or info.name, _class_args(sched, children, out)
-        out.names.setdefault(info.module, set()).add(func)
+    module, func = info.factory
+    args = _hf_args(sched, out) if info.by_name else _class_args(sched, children, out)
+    out.names.setdefault(module, set()).add(func)
     if top:
         name = "scheduler"
     elif sched.path == "warmup":  # the LinearLR lrviz puts before the scheduler of the spec
@@ -253,11 +250,12 @@ def _plateau_warmup(spec: Spec, out: _Writer) -> None:
     """The LinearLR the engine steps before ReduceLROnPlateau takes over."""
     if spec.warmup is None:
         return
-    out.names.setdefault("torch.optim.lr_scheduler", set()).add("LinearLR")
+    module, func = catalog.WARMUP.factory  # what spec builds a warmup from
+    out.names.setdefault(module, set()).add(func)
     args: list[Arg] = ["optimizer", f"start_factor={_literal(spec.warmup.start_factor, out)}",
                        "end_factor=1.0", f"total_iters={spec.warmup.steps}"]
     out.warmup = out.name("warmup")
-    out.lines.extend(_call("LinearLR", args, f"{out.warmup} = "))
+    out.lines.extend(_call(func, args, f"{out.warmup} = "))
 
 
 def _snake(name: str) -> str:

@@ -20,9 +20,6 @@ from lrviz.spec import Spec, build_file_spec
 if TYPE_CHECKING:
     from lrviz.trace import Trace
 
-# Schedulers that set each group's lr themselves, whatever the optimizer was given.
-_SETS_ITS_OWN_LR = ("CyclicLR", "OneCycleLR")
-
 
 def configured_lrs(spec: Spec) -> list[float | None]:
     """The lr each param group is configured with (the optimizer's, per group), or None
@@ -33,7 +30,7 @@ def configured_lrs(spec: Spec) -> list[float | None]:
     """
     opt = spec.optimizer
     groups = opt.param_groups or ({},)
-    if any(s.type in _SETS_ITS_OWN_LR for s in spec.scheduler.walk()):
+    if any(s.info.sets_own_lr for s in spec.scheduler.walk()):
         return [None] * len(groups)
     return [float(g.get("lr", opt.params.get("lr", 0.1))) for g in groups]
 

@@ -165,7 +165,7 @@ def scheduler_class(sched: SchedulerSpec) -> Any:
             f"pip install 'lrviz[{info.extra}]'",
             sched.path,
         ) from None
-    return getattr(module, "get_scheduler" if info.builder == "hf" else info.attr or info.name)
+    return getattr(module, info.factory[1])
 
 
 def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec) -> Any:
@@ -176,7 +176,7 @@ def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec) -> Any:
     if sched.children:
         kwargs["schedulers"] = [build_scheduler(c, optimizer, spec) for c in sched.children]
     try:
-        if info.builder == "hf":
+        if info.by_name:  # transformers.get_scheduler(name, optimizer, ...)
             return cls(info.attr, optimizer, **hf_arguments(kwargs))
         if info.optimizer_arg:
             return cls(optimizer, **kwargs)

@@ -39,8 +39,6 @@ MAX_PIXELS = 80_000_000  # of a figure: the tallest default one at 1200 dpi has 
 _LARGEST_DEFAULT_SIZE = (8.0, 6.4)  # inches, with the momentum and metric panels
 _DEFAULT_DPI = 150
 MAX_YAML_VALUES = 1_000_000  # values a spec's YAML may expand to, aliases included
-_FALLBACK_LENGTH = 1000  # when nothing in the spec hints at a natural length
-_PLATEAU_LENGTH = 300  # scheduler steps of a synthetic metric: room for a few cuts
 
 
 @dataclass(frozen=True)
@@ -602,22 +600,21 @@ def _with_warmup(check: _Checker, main: SchedulerSpec, warmup: WarmupSpec) -> Sc
     SequentialLR nested in another), its milestones moved by the warmup's length.
     """
     linear = SchedulerSpec(
-        catalog.lookup("LinearLR"),
+        catalog.WARMUP,
         {"start_factor": warmup.start_factor, "end_factor": 1.0, "total_iters": warmup.steps},
         path="warmup",
     )
-    if main.type == "ChainedScheduler":
-        raise check.fail("warmup", "a warmup cannot come before ChainedScheduler (torch's "
-                         "SequentialLR cannot hand over to it); put a LinearLR warmup in the "
-                         "chain instead")
+    if not main.info.in_sequence:
+        raise check.fail("warmup", f"a warmup cannot come before {main.type} (torch's "
+                         f"{catalog.SEQUENCE.name} cannot hand over to it); put a "
+                         f"{catalog.WARMUP.name} warmup in the chain instead")
     milestones = [warmup.steps]
     children: tuple[SchedulerSpec, ...] = (linear, main)
-    if main.type == "SequentialLR":
-        milestones += [warmup.steps + m for m in main.params["milestones"]]
+    handovers = main.info.handovers(main.params)
+    if handovers is not None:
+        milestones += [warmup.steps + m for m in handovers]
         children = (linear, *main.children)
-    return SchedulerSpec(
-        catalog.lookup("SequentialLR"), {"milestones": milestones}, children, path=main.path,
-    )
+    return SchedulerSpec(catalog.SEQUENCE, {"milestones": milestones}, children, path=main.path)
 
 
 def _plot_options(check: _Checker, value: Any) -> PlotOptions:
@@ -775,41 +772,10 @@ def _scheduler(
 def _check_relations(
     check: _Checker, info: catalog.Scheduler, params: dict[str, Any], path: str, children: int
 ) -> None:
-    """Rules between parameters that torch accepts but no training run wants, or rejects late."""
-    if info.name == "CyclicLR":
-        low, high = _as_list(params["base_lr"]), _as_list(params["max_lr"])
-        for i, (lo, hi) in enumerate(zip(low, high, strict=False)):
-            if lo > hi:
-                raise check.fail(
-                    _join(path, "base_lr"),
-                    f"base_lr ({_num(lo)}) is above max_lr ({_num(hi)})"
-                    + (f" in param group {i}" if len(low) > 1 else "")
-                    + "; expected base_lr <= max_lr",
-                )
-    if info.name in ("hf:cosine_with_min_lr", "hf:cosine_warmup_with_min_lr"):
-        given = [k for k in ("min_lr", "min_lr_rate") if params.get(k) is not None]
-        if len(given) != 1:
-            raise check.fail(
-                _join(path, "min_lr"),
-                f"{info.name} needs exactly one of min_lr and min_lr_rate, got "
-                + (" and ".join(given) or "neither"),
-            )
-    milestones = params.get("milestones", [])
-    if info.name == "SequentialLR" and len(milestones) != children - 1:
-        raise check.fail(
-            _join(path, "milestones"),
-            f"expected {children - 1} milestone(s) for {children} schedulers, "
-            f"got {len(milestones)}",
-        )
-    for key in ("base_momentum", "max_momentum"):
-        if key in params and info.changes_momentum:
-            low = _as_list(params.get("base_momentum", info.param("base_momentum").default))
-            high = _as_list(params.get("max_momentum", info.param("max_momentum").default))
-            if any(lo > hi for lo, hi in zip(low, high, strict=False)):
-                raise check.fail(
-                    _join(path, "base_momentum"), "expected base_momentum <= max_momentum"
-                )
-            break
+    """Rules between parameters that torch accepts but no training run wants, or rejects
+    late: each scheduler's record knows its own (``Scheduler.relations``)."""
+    for key, message in info.relations(params, children):
+        raise check.fail(_join(path, key), message)
 
 
 def _metric(
@@ -952,51 +918,8 @@ def _scheduler_steps(steps: int, steps_per_epoch: int, interval: str) -> int:
 
 
 def _natural_length(sched: SchedulerSpec, metric: MetricSpec | None) -> int:
-    """Scheduler steps that show the schedule's whole shape."""
-    p, name = sched.params, sched.type
-    if name == "StepLR":
-        return 4 * p["step_size"]
-    if name == "MultiStepLR":
-        last = max(p["milestones"], default=0)
-        return max(10, last + max(1, last // 4))
-    if name in ("ConstantLR", "LinearLR", "PolynomialLR"):
-        return max(10, 2 * p.get("total_iters", 5))
-    if name == "SWALR":
-        return max(10, 2 * p.get("anneal_epochs", 10))
-    if name == "ExponentialLR":
-        gamma = p["gamma"]
-        if 0 < gamma < 1:  # until the lr is a hundredth of where it started
-            return min(100_000, max(10, math.ceil(math.log(0.01) / math.log(gamma))))
-        return 100
-    if name == "CosineAnnealingLR":
-        return p["T_max"] + 1 if "T_max" in p else _FALLBACK_LENGTH
-    if name == "CosineAnnealingWarmRestarts":
-        mult = p.get("T_mult", 1)
-        return p["T_0"] * (1 + mult + mult * mult)
-    if name == "CyclicLR":
-        up = p.get("step_size_up", 2000)
-        down = p.get("step_size_down") or up
-        return 2 * (up + down)
-    if name == "OneCycleLR":
-        if p.get("total_steps"):
-            return int(p["total_steps"])
-        if p.get("epochs") and p.get("steps_per_epoch"):
-            return int(p["epochs"] * p["steps_per_epoch"])
-        return _FALLBACK_LENGTH
-    if sched.info.takes_metric:  # logged values set the length; a generator fits any
-        return len(metric.values) if metric and metric.values else _PLATEAU_LENGTH
-    if name == "SequentialLR":
-        return max(p["milestones"], default=0) + _natural_length(sched.children[-1], metric)
-    if name == "ChainedScheduler":
-        return max(_natural_length(c, metric) for c in sched.children)
-    if name == "hf:warmup_stable_decay" and p.get("num_stable_steps") is not None:
-        return p.get("num_warmup_steps", 0) + p["num_stable_steps"] + p["num_decay_steps"]
-    if name == "hf:inverse_sqrt":
-        return max(_FALLBACK_LENGTH, 10 * p.get("num_warmup_steps", 0))
-    key = sched.info.length_param
-    if key is not None:
-        return int(p[key]) if p.get(key) else _FALLBACK_LENGTH
-    return 100
+    """Scheduler steps that show the schedule's whole shape (the scheduler's own rule)."""
+    return sched.info.natural_length(sched, len(metric.values) if metric else 0)
 
 
 def _fill_lengths(
@@ -1022,8 +945,9 @@ def _fill_lengths(
         notes.append(f"{_join(sched.path, key)} not given: using {available}, "
                      "the scheduler steps it runs for")
     children = sched.children
-    if sched.type == "SequentialLR":
-        bounds = [0, *params["milestones"], max(available, max(params["milestones"], default=0))]
+    handovers = sched.info.handovers(params)
+    if handovers is not None:  # each child runs from its milestone to the next one
+        bounds = [0, *handovers, max(available, max(handovers, default=0))]
         spans = [max(0, bounds[i + 1] - bounds[i]) for i in range(len(children))]
         children = tuple(_fill_lengths(check, c, n, notes) for c, n in zip(children, spans,
                                                                           strict=True))
@@ -1042,10 +966,6 @@ def _join(path: str, key: str) -> str:
 def _top(path: str) -> str:
     """The top-level key of a key path (a deep path is too long to be read in a message)."""
     return re.split(r"[.\[]", path, maxsplit=1)[0]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def _plain(value: Any) -> Any:
