@@ -46,9 +46,14 @@ with torch 2.13.0, transformers 5.24.0, lightning 2.6.6, accelerate 1.15.0, torc
   and at the end of the dataloader; a prepared scheduler steps ``num_processes`` times per
   optimizer step unless ``split_batches`` (then once; a batch is split over the processes,
   so batches per process are ``ceil(N / batch_size)``); a scheduler with ``total_steps``
-  (OneCycleLR) is no longer stepped once its ``_step_count`` passes ``total_steps`` (and on
-  accumulating micro-batches ``_step_count`` is bumped without stepping): the engine applies
-  that cap, :attr:`Plan.stops_at_total_steps` says so.
+  (OneCycleLR) is no longer stepped once its ``_step_count`` passes ``total_steps`` (not
+  under ``split_batches``): the engine applies that cap, :attr:`Plan.stops_at_total_steps`
+  says so. The calls made while accumulating do not count: ``AcceleratedScheduler`` would
+  bump ``_step_count`` for them when ``adjust_scheduler`` (documented default true), but
+  ``GradientAccumulationPlugin.to_kwargs`` leaves default values out and ``GradientState``
+  reads the missing key as false (accelerate 1.15.0; recorded: OneCycleLR total_steps 9,
+  2 processes, grad_accum 3, 6 optimizer steps: 9 real steps, the lr of step 6 is
+  the one after 9 steps, not the one an early cap would leave).
 - torchtune: ``DataLoader(drop_last=True)`` over a DistributedSampler (every rank padded to
   ``ceil(N / world_size)`` samples); ``steps_per_epoch = batches // grad_accum`` (floor:
   the last partial window of an epoch never steps), capped by ``max_steps_per_epoch``;
@@ -141,7 +146,9 @@ class Plan:
     steps_per_epoch: int | None  # optimizer steps in a whole epoch (None: not constant)
     lengths: dict[str, Filled] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
-    stops_at_total_steps: bool = False  # accelerate: OneCycleLR is not stepped past its end
+    # accelerate: a scheduler with total_steps (OneCycleLR) is stepped only while its
+    # _step_count (1 + the steps so far) <= total_steps; the engine applies the cap
+    stops_at_total_steps: bool = False
 
     @property
     def scheduler_steps(self) -> int:
@@ -303,16 +310,16 @@ def plan(loop: Loop, where: str = "training") -> Plan:
             notes.append(f"{rule.title} steps the scheduler at the end of every "
                          + (f"{every} epochs" if every > 1 else "epoch")
                          + (" that runs to its end" if rule.frequency else ""))
-    if rule.stops_at_total_steps:
-        notes.append("accelerate does not step a scheduler with total_steps (OneCycleLR) past "
-                     "its end: the lr then stays where it is")
+    stops = rule.stops_at_total_steps and not loop.split_batches
+    if stops:
+        notes.append(f"{rule.title} does not step a scheduler with total_steps (OneCycleLR) "
+                     "past its end: the lr then stays where it is")
 
     spe = epoch_rows if rule.windows.startswith("epoch") else None
     counts = _Counts(rows, spe, loop.epochs, loop.max_steps, batches, ga)
     lengths = {name: fill(counts) for name, fill in rule.fills}
     notes.extend(filled.note for filled in lengths.values())
-    return Plan(rows, epoch, after, before, batches, spe, lengths, tuple(notes),
-                rule.stops_at_total_steps)
+    return Plan(rows, epoch, after, before, batches, spe, lengths, tuple(notes), stops)
 
 
 # ---------------------------------------------------------------------------------------

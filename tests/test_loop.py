@@ -239,24 +239,37 @@ def _loop_of(record: dict[str, Any]) -> Loop:
     return Loop(**record["loop"])
 
 
-def lr_of_plan(p: Plan, base_lr: float, total: int) -> list[float]:
-    """The lr of every row: a fresh torch scheduler stepped as the plan says.
+def replay(p: Plan, base_lr: float, scheduler: dict[str, Any]) -> tuple[list[float], list[int]]:
+    """The lr of every row, a fresh torch scheduler stepped as the plan says, and the
+    ``scheduler.step()`` calls that reached torch before each row (and at the end).
 
-    The same scheduler the recordings use (tests/frameworks/common.py): a cosine over
-    ``total`` steps, stepped past its end if the plan says so (the cosine rises again).
+    The scheduler is the recordings' (tests/frameworks/common.py): a cosine whose lr changes
+    at every step, or a OneCycleLR, which accelerate stops stepping at its total_steps: a
+    call goes through only while ``_step_count <= total_steps``.
     """
     torch = pytest.importorskip("torch")
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    kwargs = dict(scheduler)
+    sched = getattr(torch.optim.lr_scheduler, kwargs.pop("type"))(optimizer, **kwargs)
     optimizer.step()  # a training loop's optimizer has stepped before its scheduler
-    out = []
+    total = getattr(sched, "total_steps", None) if p.stops_at_total_steps else None
+    calls = 0
+
+    def step() -> None:
+        nonlocal calls
+        if total is None or sched._step_count <= total:
+            sched.step()
+            calls += 1
+
+    lrs, calls_before = [], []
     for _ in range(p.before):
-        scheduler.step()
+        step()
     for k in range(p.rows):
-        out.append(optimizer.param_groups[0]["lr"])
+        lrs.append(optimizer.param_groups[0]["lr"])
+        calls_before.append(calls)
         for _ in range(int(p.after[k])):
-            scheduler.step()
-    return out
+            step()
+    return lrs, [*calls_before, calls]
 
 
 def assert_plan_matches(record: dict[str, Any]) -> None:
@@ -268,16 +281,18 @@ def assert_plan_matches(record: dict[str, Any]) -> None:
         return
     assert p.rows == len(record["lr"]), f"{case}: rows"
     assert p.epoch.tolist() == record["epoch"], f"{case}: epochs"
-    assert p.calls_before().tolist() == record["calls_before"], f"{case}: scheduler steps"
-    assert p.scheduler_steps == record["calls_total"], f"{case}: total scheduler steps"
     for name, value in record.get("lengths", {}).items():
         assert p.lengths[name].value == value, f"{case}: {name}"
     if "warmup" in record:
         total = p.lengths["num_training_steps"].value
         assert hf_warmup_steps(record["warmup"]["ratio"], total).value == \
             record["warmup"]["steps"], f"{case}: warmup"
-    lrs = lr_of_plan(p, record["base_lr"], record["t_max"])
+    lrs, calls = replay(p, record["base_lr"], record["scheduler"])
+    assert calls == [*record["calls_before"], record["calls_total"]], f"{case}: scheduler steps"
     assert lrs == record["lr"], f"{case}: lr"
+    if record["scheduler"]["type"] != "OneCycleLR":  # nothing capped: the plan's own counts
+        assert p.calls_before().tolist() == record["calls_before"], f"{case}: calls before"
+        assert p.scheduler_steps == record["calls_total"], f"{case}: scheduler steps"
 
 
 def recorded(folder: Path = RECORDINGS) -> list[dict[str, Any]]:
