@@ -19,12 +19,24 @@ from typing import Any
 
 BASE_LR = 0.1
 T_MAX = 40  # the reference cosine's horizon; runs may step past it (the cosine rises again)
+NOT_LOOP = ("onecycle_total_steps",)  # case keys that are not Loop fields
 
 
-def scheduler_for(optimizer: Any) -> Any:
+def reference(case: dict[str, Any]) -> dict[str, Any]:
+    """The scheduler a case uses: the cosine, or a OneCycleLR with a short total_steps."""
+    if case.get("onecycle_total_steps"):
+        return {"type": "OneCycleLR", "max_lr": BASE_LR,
+                "total_steps": case["onecycle_total_steps"]}
+    return {"type": "CosineAnnealingLR", "T_max": T_MAX}
+
+
+def scheduler_for(optimizer: Any, case: dict[str, Any] | None = None) -> Any:
+    """A fresh reference scheduler (tests/test_loop.py replays the plan on the same)."""
     import torch
 
-    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=T_MAX)
+    kwargs = reference(case or {})
+    cls = getattr(torch.optim.lr_scheduler, kwargs.pop("type"))
+    return cls(optimizer, **kwargs)
 
 
 def features(n: int, seed: int = 0) -> tuple[Any, Any]:
@@ -62,16 +74,18 @@ class Recorder:
         self.calls_before.append(self.calls)
 
     def record(self, case: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        return {"case": case_name(case), "loop": case, "base_lr": BASE_LR, "t_max": T_MAX,
-                "lr": self.lr, "epoch": self.epoch, "calls_before": self.calls_before,
-                "calls_total": self.calls, **extra}
+        loop = {key: value for key, value in case.items() if key not in NOT_LOOP}
+        return {"case": case_name(case), "loop": loop, "base_lr": BASE_LR,
+                "scheduler": reference(case), "lr": self.lr, "epoch": self.epoch,
+                "calls_before": self.calls_before, "calls_total": self.calls, **extra}
 
 
 def case_name(case: dict[str, Any]) -> str:
     short = {"framework": "", "dataset_size": "n", "batch_size": "b", "world_size": "ws",
              "grad_accum": "ga", "drop_last": "drop", "epochs": "e", "max_steps": "max",
              "interval": "", "frequency": "f", "split_batches": "split",
-             "max_steps_per_epoch": "maxpe", "batches_per_epoch": "B"}
+             "max_steps_per_epoch": "maxpe", "batches_per_epoch": "B",
+             "onecycle_total_steps": "onecycle"}
     parts = []
     for key, value in case.items():
         if value is True:
@@ -97,6 +111,8 @@ GRID: dict[str, list[dict[str, Any]]] = {
         _case("hf-trainer", 37, 4, 1, epochs=1, max_steps=23),
         _case("hf-trainer", 100, 8, 4, drop_last=True, epochs=1.5),
         _case("hf-trainer", 37, 8, 4, epochs=3),
+        # two processes (gloo): batches sharded per process, one scheduler step per update
+        _case("hf-trainer", 37, 4, 3, world_size=2, epochs=2.5),
     ],
     "lightning": [
         _case("lightning", 37, 4, 3, epochs=3),
@@ -115,6 +131,9 @@ GRID: dict[str, list[dict[str, Any]]] = {
         _case("accelerate", 100, 4, 4, world_size=2, drop_last=True, epochs=2),
         _case("accelerate", 64, 8, 3, world_size=2, split_batches=True, epochs=2),
         _case("accelerate", 100, 8, 1, world_size=2, drop_last=True, epochs=1),
+        # OneCycleLR stepped 20 (12) times by the loop, capped at its total_steps by accelerate
+        _case("accelerate", 37, 4, 1, world_size=2, epochs=2, onecycle_total_steps=12),
+        _case("accelerate", 37, 4, 3, world_size=2, epochs=3, onecycle_total_steps=9),
     ],
     "torchtune": [
         _case("torchtune", 37, 4, 1, epochs=2),
@@ -138,3 +157,15 @@ def main(framework: str, run: Callable[[list[dict[str, Any]]], list[dict[str, An
     runs = run(GRID[framework])
     out = {"framework": framework, "versions": versions(*packages), "runs": runs}
     Path(sys.argv[1]).write_text(json.dumps(out, indent=1) + "\n")
+
+
+def preload() -> None:
+    """Import, before forking worker processes, what each would import for seconds on its
+    own: DDP imports torch._dynamo, accelerate's prepare_data_loader imports datasets."""
+    import importlib
+    import importlib.util
+
+    for name in ("torch._dynamo", "datasets"):
+        if importlib.util.find_spec(name.split(".")[0]) is not None:
+            importlib.import_module(name)
+

@@ -8,6 +8,7 @@ framework venv's python, the frameworks installed with torch pinned (constraints
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +25,10 @@ def record(outdir: Path, frameworks: list[str], python: str = sys.executable) ->
 
     def one(framework: str) -> Path:
         out = outdir / f"{framework}.json"
+        # one thread per process: the runs are tiny and share two cores
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         done = subprocess.run([python, str(HERE / RUNNERS[framework]), str(out)],
-                              cwd=HERE, capture_output=True, text=True, timeout=600)
+                              cwd=HERE, capture_output=True, text=True, timeout=600, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"{framework} failed:\n{done.stderr[-4000:]}")
         return out

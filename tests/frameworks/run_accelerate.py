@@ -13,7 +13,7 @@ import os
 import tempfile
 from typing import Any
 
-from common import BASE_LR, Recorder, features, main, scheduler_for
+from common import BASE_LR, Recorder, features, main, preload, scheduler_for
 
 
 def train(case: dict[str, Any], out_path: str | None = None) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def train(case: dict[str, Any], out_path: str | None = None) -> dict[str, Any]:
                         drop_last=bool(case.get("drop_last")))
     model = torch.nn.Linear(4, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=BASE_LR)
-    scheduler = scheduler_for(optimizer)
+    scheduler = scheduler_for(optimizer, case)
     recorder = Recorder(optimizer, scheduler)
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     for epoch in range(int(case["epochs"])):
@@ -62,6 +62,8 @@ def _launched(case: dict[str, Any], out_path: str) -> None:
 
 def run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from accelerate import debug_launcher
+
+    preload()
 
     out = []
     for case in cases:

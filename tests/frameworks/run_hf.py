@@ -3,20 +3,52 @@
 The Trainer builds its own optimizer loop; ``create_scheduler`` is overridden only to record
 the ``num_training_steps`` the Trainer passes (and the warmup ``get_warmup_steps`` makes of a
 ratio) and to hand back the reference cosine, so the recorded lr shows how many times the
-Trainer stepped it.
+Trainer stepped it. A case with ``world_size: 2`` runs the Trainer in two CPU processes
+with the gloo backend (``accelerate.debug_launcher``); rank 0 records.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import tempfile
 from typing import Any
 
-from common import BASE_LR, Recorder, features, main, scheduler_for
+from common import BASE_LR, Recorder, features, main, preload, scheduler_for
 
 WARMUP_RATIO = 0.1
 
 
 def run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every case; one with world_size > 1 in that many CPU processes (gloo)."""
+    out = []
+    for case in cases:
+        processes = case.get("world_size", 1)
+        if processes == 1:
+            out.extend(_train([case]))
+            continue
+        from accelerate import debug_launcher
+
+        preload()
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "record.json")
+            debug_launcher(_launched, args=(case, path), num_processes=processes)
+            with open(path) as f:
+                out.append(json.load(f))
+    return out
+
+
+def _launched(case: dict[str, Any], path: str) -> None:
+    import torch.distributed as dist
+
+    record = _train([case])[0]
+    if dist.get_rank() == 0:  # every rank sees the same lr
+        with open(path, "w") as f:
+            json.dump(record, f)
+
+
+def _train(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     import torch
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
