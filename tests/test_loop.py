@@ -310,7 +310,7 @@ def test_committed_recordings_match_the_plan(record: dict[str, Any]) -> None:
 
 def test_every_recorded_framework_has_recordings() -> None:
     frameworks = {record["loop"]["framework"] for record in recorded()}
-    assert {"hf-trainer", "lightning", "accelerate", "torchtune"} <= frameworks
+    assert {"hf-trainer", "lightning", "accelerate", "torchtune", "mmengine"} <= frameworks
 
 
 def test_plans_are_arrays_of_int64() -> None:

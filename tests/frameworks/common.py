@@ -142,6 +142,12 @@ GRID: dict[str, list[dict[str, Any]]] = {
         _case("torchtune", 100, 4, 4, epochs=2, max_steps_per_epoch=4),
         _case("torchtune", 64, 8, 3, epochs=3),
     ],
+    "mmengine": [
+        _case("mmengine", 37, 4, 3, epochs=2, interval="step"),
+        _case("mmengine", 37, 4, 4, epochs=2, interval="step"),
+        _case("mmengine", 37, 4, 4, epochs=3),
+        _case("mmengine", 64, 8, 3, drop_last=True, epochs=2, interval="epoch"),
+    ],
 }
 
 

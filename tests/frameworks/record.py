@@ -16,11 +16,13 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 RUNNERS = {"hf-trainer": "run_hf.py", "lightning": "run_lightning.py",
-           "accelerate": "run_accelerate.py", "torchtune": "run_torchtune.py"}
+           "accelerate": "run_accelerate.py", "torchtune": "run_torchtune.py",
+           "mmengine": "run_mmengine.py"}
 
 
 def record(outdir: Path, frameworks: list[str], python: str = sys.executable) -> dict[str, Path]:
     """Run the named frameworks' grids; the recording file of each."""
+    outdir = outdir.resolve()  # the runners run in this folder
     outdir.mkdir(parents=True, exist_ok=True)
 
     def one(framework: str) -> Path:

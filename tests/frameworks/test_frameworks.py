@@ -27,7 +27,8 @@ pytestmark = pytest.mark.frameworks
 
 # the packages each framework's runner needs (the Trainer needs accelerate)
 PACKAGES = {"hf-trainer": ("transformers", "accelerate"), "lightning": ("lightning",),
-            "accelerate": ("accelerate",), "torchtune": ("torchtune", "torchao", "torchdata")}
+            "accelerate": ("accelerate",), "torchtune": ("torchtune", "torchao", "torchdata"),
+            "mmengine": ("mmengine", "cv2")}
 
 
 def _installed(framework: str) -> bool:
