@@ -60,6 +60,28 @@ def run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append(module.recorder.record(
             case, batches_per_epoch=trainer.num_training_batches,
             lengths={"estimated_stepping_batches": int(module.estimated)}))
+    out.extend(_loaders())
+    return out
+
+
+def _loaders() -> list[dict[str, Any]]:
+    """Batches per process on rank 0 of 2: the loader Lightning's DDP set-up makes of the
+    user's (its own DistributedSampler injection, with the kwargs DDPStrategy passes)."""
+    from lightning.pytorch.trainer.connectors.data_connector import _get_distributed_sampler
+    from lightning.pytorch.trainer.states import RunningStage
+    from lightning.pytorch.utilities.data import _update_dataloader
+    from torch.utils.data import DataLoader
+
+    out = []
+    for n, batch, drop in ((37, 4, False), (39, 4, True), (100, 8, True)):
+        loader = DataLoader(list(range(n)), batch_size=batch, shuffle=True, drop_last=drop)
+        sampler = _get_distributed_sampler(loader, shuffle=True, overfit_batches=0,
+                                           mode=RunningStage.TRAINING, num_replicas=2, rank=0)
+        prepared = _update_dataloader(loader, sampler, mode=RunningStage.TRAINING)
+        case = {"framework": "lightning", "dataset_size": n, "batch_size": batch,
+                "world_size": 2, "drop_last": drop, "epochs": 1}
+        out.append({"case": f"lightning-loader-n{n}-b{batch}-ws2" + ("-drop" if drop else ""),
+                    "loop": case, "loader_only": True, "batches_per_epoch": len(prepared)})
     return out
 
 
