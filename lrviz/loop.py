@@ -177,6 +177,7 @@ class Rule:
     frequency: bool = False  # lightning's frequency (batches under step, epochs under epoch)
     per_process: bool = False  # accelerate: the scheduler steps once per process
     fractional_epochs: bool = False
+    max_steps: bool = True  # False: the framework has no run length in optimizer steps
     fixed_drop_last: bool | None = None
     counts_batches: bool = True  # False: the plain loop counts optimizer steps only
     stops_at_total_steps: bool = False
@@ -229,7 +230,7 @@ RULES: dict[str, Rule] = {rule.name: rule for rule in (
     Rule("accelerate", "accelerate", loader="shard", windows="epoch-ceil", per_process=True,
          stops_at_total_steps=True),
     Rule("torchtune", "torchtune", loader="sampler", windows="epoch-floor",
-         fixed_drop_last=True,
+         fixed_drop_last=True, max_steps=False,
          fills=(("num_training_steps", _torchtune_num_training_steps),)),
     Rule("deepspeed", "DeepSpeed", loader="sampler", windows="run"),
     # mmengine's param schedulers default to by_epoch=True: interval epoch
@@ -464,6 +465,9 @@ def _validate(loop: Loop, rule: Rule, where: str) -> None:
             raise fail("epochs", "a number > 0")
         if not rule.fractional_epochs and epochs != int(epochs):
             raise fail("epochs", f"a whole number of epochs ({rule.title} runs whole epochs)")
+    if loop.max_steps is not None and not rule.max_steps:
+        raise fail("max_steps", f"no value ({rule.title} runs whole epochs: give epochs, "
+                                "and max_steps_per_epoch to cut them short)")
     if epochs is None and loop.max_steps is None:
         raise SpecError("expected epochs or max_steps (the run's length in optimizer steps)",
                         f"{where}.epochs")

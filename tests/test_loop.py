@@ -185,6 +185,118 @@ def test_every_framework_is_one_rule() -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# the plan against each framework's loop written out naively, micro-batch by micro-batch
+
+
+def _naive_batches(loop: Loop) -> int:
+    if loop.batches_per_epoch is not None:
+        return loop.batches_per_epoch
+    n, bs, ws = loop.dataset_size, loop.batch_size, loop.world_size
+    assert n is not None
+    drop = loop.drop_last if loop.drop_last is not None else loop.framework == "torchtune"
+    cut = math.floor if drop else math.ceil
+    if loop.framework in ("hf-trainer", "accelerate"):  # accelerate's BatchSamplerShard
+        return cut(n / bs) if loop.split_batches else cut(n / (bs * ws))
+    return cut(math.ceil(n / ws) / bs)  # a DistributedSampler pads, then the DataLoader
+
+
+def _naive(loop: Loop) -> tuple[list[int], list[int], int]:
+    """The epoch of every optimizer step, scheduler.step() calls before it, and in all."""
+    fw, ga, f = loop.framework, loop.grad_accum, loop.frequency
+    batches = _naive_batches(loop) if fw != "plain" else (loop.steps_per_epoch or 1)
+    epochs: list[int] = []
+    before: list[int] = []
+    calls = 0
+    rows = 0
+    interval = loop.interval or ("epoch" if fw in ("lightning", "mmengine") else "step")
+    if fw == "hf-trainer":
+        per_epoch = max(1, -(-batches // ga))
+        max_steps = loop.max_steps or math.ceil((loop.epochs or 0) * per_epoch)
+    else:
+        max_steps = loop.max_steps or 10**9
+    n_epochs = math.ceil(loop.epochs) if loop.epochs is not None else 10**9
+    if fw == "hf-trainer":
+        n_epochs = 10**9  # the Trainer runs epochs until max_steps
+    run = int(loop.epochs) * batches if loop.epochs is not None else None  # mmengine
+    micro = 0
+    for epoch in range(n_epochs):
+        for j in range(batches):
+            micro += 1
+            if fw in ("hf-trainer", "accelerate", "lightning", "plain"):
+                steps = (j + 1) % ga == 0 or j + 1 == batches
+            elif fw == "torchtune":
+                steps = (j + 1) % ga == 0
+            elif fw == "deepspeed":
+                steps = micro % ga == 0
+            else:  # mmengine
+                steps = micro % ga == 0 or micro == run
+            if steps:
+                epochs.append(epoch)
+                before.append(calls)
+                rows += 1
+                if fw == "accelerate":
+                    calls += 1 if loop.split_batches else loop.world_size
+                elif fw == "lightning":
+                    calls += interval == "step" and (j + 1) % f == 0
+                elif fw == "plain":
+                    calls += interval == "step" or (j + 1) % batches == 0
+                elif fw != "mmengine":
+                    calls += 1
+            if fw == "mmengine" and interval == "step":
+                calls += 1
+            if fw == "torchtune" and (j + 1) // ga == loop.max_steps_per_epoch:
+                break
+            if rows >= max_steps:
+                if j + 1 == batches and interval == "epoch" and fw in ("lightning", "mmengine") \
+                        and (epoch + 1) % f == 0:
+                    calls += 1
+                return epochs, before, calls
+        if interval == "epoch" and fw in ("lightning", "mmengine") and (epoch + 1) % f == 0:
+            calls += 1
+    return epochs, before, calls
+
+
+def _random_loops(seed: int, count: int) -> list[Loop]:
+    import random
+
+    rng = random.Random(seed)
+    loops = []
+    while len(loops) < count:
+        fw = rng.choice(FRAMEWORKS)
+        sizes: dict[str, Any] = (
+            {"batches_per_epoch": rng.randint(1, 12)} if rng.random() < 0.5 else
+            {"dataset_size": rng.randint(8, 120), "batch_size": rng.choice([1, 2, 4, 8]),
+             "drop_last": rng.choice([None, False, True])})
+        loop = dict(framework=fw, grad_accum=rng.choice([1, 1, 2, 3, 4]),
+                    world_size=rng.choice([1, 2, 4]),
+                    epochs=rng.choice([None, 1, 2, 3]), max_steps=rng.choice([None, 1, 5, 13]),
+                    interval=rng.choice([None, "step", "epoch"]),
+                    frequency=rng.choice([1, 1, 2, 3]), split_batches=rng.random() < 0.2,
+                    max_steps_per_epoch=rng.choice([None, 1, 3]), **sizes)
+        if fw == "plain":
+            loop.update(batches_per_epoch=None, dataset_size=None, batch_size=1, grad_accum=1,
+                        world_size=1, drop_last=None, steps_per_epoch=rng.randint(1, 6))
+        if fw == "hf-trainer" and rng.random() < 0.3:
+            loop["epochs"] = rng.choice([0.5, 1.5, 2.5])
+        candidate = Loop(**loop)
+        try:
+            plan(candidate)
+        except SpecError:
+            continue  # combinations the framework does not have
+        loops.append(candidate)
+    return loops
+
+
+@pytest.mark.parametrize("loop", _random_loops(seed=15, count=600), ids=repr)
+def test_plan_equals_the_loop_written_out(loop: Loop) -> None:
+    p = plan(loop)
+    epochs, before, total = _naive(loop)
+    assert p.epoch.tolist() == epochs
+    assert p.calls_before().tolist() == before
+    assert p.scheduler_steps == total
+
+
+# ---------------------------------------------------------------------------------------
 # validation
 
 
@@ -217,6 +329,8 @@ def test_every_framework_is_one_rule() -> None:
      "training.grad_accum: DeepSpeed makes no optimizer step"),
     (Loop(framework="lightning", batches_per_epoch=3, epochs=1, max_steps_per_epoch=2),
      "training.max_steps_per_epoch: expected no value"),
+    (Loop(framework="torchtune", batches_per_epoch=3, epochs=1, max_steps=2),
+     "training.max_steps: expected no value (torchtune runs whole epochs"),
 ])
 def test_invalid_loops_name_the_key(loop: Loop, message: str) -> None:
     with pytest.raises(SpecError) as caught:
