@@ -21,53 +21,66 @@ micro-batches; the optimizer steps at some of them (the rows); the scheduler ste
 optimizer steps, at every micro-batch, or at epoch ends. A scheduler step at micro-batch
 ``t`` belongs after the last row at or before ``t``.
 
-The rules, as checked against the frameworks themselves (tests/frameworks/, run on the CPU
-with torch 2.13.0, transformers 5.24.0, lightning 2.6.6, accelerate 1.15.0, torchtune
-0.6.1; DeepSpeed and mmengine from their source only):
+The rules, as the frameworks themselves run them (tests/frameworks/ trains a tiny model on
+the CPU with torch 2.13.0, transformers 5.24.0, lightning 2.6.6, accelerate 1.15.0,
+torchtune 0.6.1 and mmengine-lite 0.10.7 and records the lr before every optimizer step and
+every ``scheduler.step()`` call; DeepSpeed from its source only). ``N`` is dataset_size.
 
 - HF Trainer: batches per process ``ceil(N / (batch_size * world_size))`` (floor with
-  ``drop_last``: accelerate shards the batches and pads the last round); optimizer steps per
-  epoch ``max(1, ceil(batches / grad_accum))``: ``Trainer._run_epoch`` steps at the epoch's
-  last batch with a partial window; ``max_steps = ceil(epochs * steps_per_epoch)`` unless
-  ``max_steps > 0``, so ``epochs: 2.5`` stops mid-epoch; the scheduler steps once per
-  optimizer step whatever the world size (the Trainer does not prepare its scheduler with
-  accelerate); ``num_training_steps = max_steps``; warmup from a ratio
-  ``ceil(ratio * num_training_steps)`` (``TrainingArguments.get_warmup_steps``).
+  ``drop_last``; accelerate's BatchSamplerShard, the same as sharding then dividing);
+  optimizer steps per epoch ``max(1, ceil(batches / grad_accum))``: ``Trainer._run_epoch``
+  steps at the epoch's last batch with a partial window (37 samples, batch 4, accumulation
+  3: 10 batches, 4 steps per epoch, the last on 1 batch); ``max_steps = ceil(epochs *
+  steps_per_epoch)`` unless ``max_steps > 0`` (``epochs: 2.5`` gives 10 rows, the third
+  epoch cut after 2); the scheduler steps once per optimizer step whatever the world size
+  (the Trainer does not prepare its scheduler with accelerate; 2 gloo processes, 37
+  samples: 5 batches each, 5 rows, 5 calls); ``num_training_steps = max_steps``; warmup from
+  a ratio ``ceil(ratio * num_training_steps)`` (``TrainingArguments.get_warmup_steps``;
+  transformers 5 reads ``warmup_steps < 1`` as the ratio).
 - Lightning: ``interval`` defaults to ``epoch``; with ``step`` the scheduler steps after a
   batch where the optimizer stepped and ``(batch_idx + 1) % frequency == 0``, ``batch_idx``
-  counting batches within the epoch (so under accumulation a frequency that does not divide
-  the optimizer-step batches skips steps); the optimizer steps at the last batch of an
-  epoch even with a partial window; with ``epoch`` it steps at the end of every
-  ``frequency``-th epoch, and only when the epoch ran to its end (a run stopped by
-  ``max_steps`` mid-epoch does not step); ``estimated_stepping_batches =
-  ceil(batches / accum) * epochs`` capped by ``max_steps``; with several processes the
-  DistributedSampler pads every rank to ``ceil(N / world_size)`` samples before batching.
+  counting batches within the epoch (100 samples, batch 4, drop_last, accumulation 4,
+  frequency 3: optimizer steps at batches 3, 7, ..., 23 and 24 of each epoch, the scheduler
+  only after batches 11 and 23: 2 calls per 7 steps); the optimizer steps at the last batch
+  of an epoch even with a partial window; with ``epoch`` it steps at the end of every
+  ``frequency``-th epoch, and only when the epoch ran to its end (``max_steps`` 25 of 30:
+  no step for the cut epoch; ``max_steps`` 4 ending an epoch exactly: it steps);
+  ``estimated_stepping_batches = ceil(batches / accum) * epochs`` capped by ``max_steps``;
+  with several processes its DistributedSampler pads every rank to ``ceil(N / world_size)``
+  samples before batching (39 samples, batch 4, drop_last, 2 processes: 5 batches, where
+  accelerate's sharding gives 4).
 - accelerate: batches per process as HF; optimizer steps at each ``grad_accum``-th batch
   and at the end of the dataloader; a prepared scheduler steps ``num_processes`` times per
-  optimizer step unless ``split_batches`` (then once; a batch is split over the processes,
-  so batches per process are ``ceil(N / batch_size)``); a scheduler with ``total_steps``
-  (OneCycleLR) is no longer stepped once its ``_step_count`` passes ``total_steps`` (not
-  under ``split_batches``): the engine applies that cap, :attr:`Plan.stops_at_total_steps`
-  says so. The calls made while accumulating do not count: ``AcceleratedScheduler`` would
-  bump ``_step_count`` for them when ``adjust_scheduler`` (documented default true), but
-  ``GradientAccumulationPlugin.to_kwargs`` leaves default values out and ``GradientState``
-  reads the missing key as false (accelerate 1.15.0; recorded: OneCycleLR total_steps 9,
-  2 processes, grad_accum 3, 6 optimizer steps: 9 real steps, the lr of step 6 is
-  the one after 9 steps, not the one an early cap would leave).
+  optimizer step unless ``split_batches`` (then once, and a batch is split over the
+  processes: ``ceil(N / batch_size)`` batches per process); a scheduler with
+  ``total_steps`` (OneCycleLR) is no longer stepped once its ``_step_count`` (1 + the steps
+  so far) passes ``total_steps`` (not under ``split_batches``): the engine applies that
+  cap, :attr:`Plan.stops_at_total_steps` says so. The calls made while accumulating do not
+  count towards it: ``AcceleratedScheduler`` would bump ``_step_count`` for them when
+  ``adjust_scheduler`` (documented default true), but ``GradientAccumulationPlugin.to_kwargs``
+  leaves default values out and ``GradientState`` reads the missing key as false (recorded:
+  OneCycleLR total_steps 9, 2 processes, accumulation 3, 6 optimizer steps: 9 real steps,
+  the last row's lr the one after 9 steps, where an early cap would have stopped at 4).
 - torchtune: ``DataLoader(drop_last=True)`` over a DistributedSampler (every rank padded to
   ``ceil(N / world_size)`` samples); ``steps_per_epoch = batches // grad_accum`` (floor:
-  the last partial window of an epoch never steps), capped by ``max_steps_per_epoch``;
-  ``num_training_steps = epochs * steps_per_epoch``; the scheduler steps once per optimizer
-  step.
+  the last partial window of an epoch never steps; its gradients carry into the next
+  epoch's first step), capped by ``max_steps_per_epoch``; ``num_training_steps = epochs *
+  steps_per_epoch``; the scheduler steps once per optimizer step. The recipe's own
+  ``train()`` and ``_setup_data`` ran on a stand-in model; ``num_training_steps`` is the
+  recipe's ``setup()`` arithmetic, restated.
 - DeepSpeed (its own loop, ``engine.step()`` per micro-batch): the accumulation boundary is
   ``(micro_steps + 1) % grad_accum == 0`` over the whole run (not reset per epoch; an
   epoch's leftover micro-batches join the next epoch's first window) and the scheduler steps
-  right after the optimizer at those boundaries only. Source: ``DeepSpeedEngine.step``.
+  right after the optimizer at those boundaries only. Source only (``DeepSpeedEngine``'s
+  ``is_gradient_accumulation_boundary`` and ``_take_model_step``): not installed here.
 - mmengine: an iteration is a micro-batch; ``OptimWrapper.should_update`` steps at every
-  ``accumulative_counts``-th iteration over the whole run and at the run's last iteration;
-  ``ParamSchedulerHook`` steps iteration-based schedulers after every iteration
-  (``grad_accum`` times per optimizer step, and before the first optimizer step too) and
-  epoch-based ones after every epoch. Source only.
+  ``accumulative_counts``-th iteration over the whole run and at the run's last iteration
+  (``_max_counts = max_epochs * len(dataloader)``); ``ParamSchedulerHook`` steps
+  iteration-based schedulers (``by_epoch=False``) after every iteration (``grad_accum``
+  times per optimizer step, and ``grad_accum - 1`` times before the first) and epoch-based
+  ones (mmengine's default) after every epoch (37 samples, batch 4, accumulation 4, 2
+  epochs: optimizer steps at iterations 3, 7, 11, 15, 19, the first with the lr after 3
+  calls). ``max_steps`` is lrviz's: the run stops after its last optimizer step.
 - plain (SPEC section 4): a row is a step; the scheduler steps after every row, or with
   ``interval: epoch`` after row ``k`` when ``(k + 1) % steps_per_epoch == 0``.
 """
