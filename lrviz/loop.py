@@ -254,14 +254,16 @@ RULES: dict[str, Rule] = {rule.name: rule for rule in (
 FRAMEWORKS = tuple(RULES)
 
 
-def hf_warmup_steps(warmup: float, num_training_steps: int) -> Filled:
+def hf_warmup_steps(warmup: float, num_training_steps: int,
+                    where: str = "scheduler.warmup_ratio") -> Filled:
     """HF's warmup length: ``warmup`` below 1 is a ratio of the run, ``ceil(ratio * total)``.
 
     ``TrainingArguments.get_warmup_steps`` (transformers 5 takes the ratio in
     ``warmup_steps`` itself; 4.x's ``warmup_ratio`` is the same rule).
     """
-    if not math.isfinite(warmup) or warmup < 0:
-        raise SpecError(f"expected a number >= 0, got {warmup!r}", "warmup_ratio")
+    if (isinstance(warmup, bool) or not isinstance(warmup, int | float | np.number)
+            or not math.isfinite(warmup) or warmup < 0):
+        raise SpecError(f"expected a number >= 0, got {warmup!r}", where)
     if warmup >= 1:
         return Filled(int(warmup), f"warmup {int(warmup)} steps as given")
     steps = math.ceil(num_training_steps * warmup)

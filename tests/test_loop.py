@@ -109,6 +109,8 @@ def test_hf_warmup_ratio_is_ceil() -> None:
     assert hf_warmup_steps(0.0, 33).value == 0
     assert hf_warmup_steps(5, 33).value == 5
     assert "ceil(0.1 × 33 training steps) = 4" in hf_warmup_steps(0.1, 33).note
+    with pytest.raises(SpecError, match=r"^scheduler\.warmup_ratio: expected a number >= 0"):
+        hf_warmup_steps(-0.1, 33)
 
 
 def test_lightning_frequency_counts_batches_within_each_epoch() -> None:
