@@ -335,6 +335,8 @@ def plan(loop: Loop, where: str = "training") -> Plan:
     counts = _Counts(rows, spe, loop.epochs, loop.max_steps, batches, ga)
     lengths = {name: fill(counts) for name, fill in rule.fills}
     notes.extend(filled.note for filled in lengths.values())
+    for array in (epoch, after):  # a Plan is shared by engine, checks and exports
+        array.flags.writeable = False
     return Plan(rows, epoch, after, before, batches, spe, lengths, tuple(notes), stops)
 
 

@@ -429,6 +429,8 @@ def test_every_recorded_framework_has_recordings() -> None:
     assert {"hf-trainer", "lightning", "accelerate", "torchtune", "mmengine"} <= frameworks
 
 
-def test_plans_are_arrays_of_int64() -> None:
+def test_plans_are_read_only_arrays_of_int64() -> None:
     p = plan(Loop(framework="accelerate", batches_per_epoch=5, world_size=2, epochs=2))
     assert p.after.dtype == np.int64 and p.epoch.dtype == np.int64
+    with pytest.raises(ValueError):
+        p.after[0] = 3
