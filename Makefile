@@ -1,6 +1,7 @@
 # Set-up in two commands: `make demo` and `make test` each create .venv when missing,
 # install the pinned CPU torch first (so pip never resolves torch itself and pulls a
-# CUDA build), then lrviz with its test extras.
+# CUDA build), then lrviz with its test extras, every version held by constraints.txt
+# (the frameworks of tests/frameworks would otherwise pull a CUDA torch).
 PYTHON ?= python3
 TORCH ?= 2.13.0
 VENV ?= .venv
@@ -12,10 +13,13 @@ DEMO ?= demo
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==$(TORCH)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@grep -v '^torch==' constraints.txt > $(VENV)/constraints.txt
+	@echo "torch==$(TORCH)" >> $(VENV)/constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-c $(VENV)/constraints.txt -e ".[test]"
 	@rm -f $(VENV)/.lrviz-setup-torch-*
 	@touch $@
 
