@@ -486,8 +486,8 @@ def gallery(
         from lrviz import gallery as galleries
 
         svg = svg or (check_only and any(output.glob("*.svg")))
-        _lean_torch()
-        entries = galleries.build(folder, svg=svg, allow_import=allow_import,
+        entries = galleries.build(folder, svg=svg, before_running=_lean_torch,
+                                  allow_import=allow_import,
                                   allow_paths=tuple(allow_path or ()), from_=from_)
         for entry in entries:
             if entry.error is not None:

@@ -10,15 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from lrviz import __version__
 from lrviz.compare import SUMMARY_HEADER, Summary, summarize
 from lrviz.errors import LrvizError, SpecError
 from lrviz.render import escape
-from lrviz.trace import Trace
+
+if TYPE_CHECKING:
+    from lrviz.spec import Spec
+    from lrviz.trace import Trace
 
 MANIFEST = "manifest.json"
 INDEX = "README.md"
@@ -59,13 +64,18 @@ def spec_files(folder: Path) -> list[Path]:
 
 
 def build(folder: Path, svg: bool = False, allow_import: bool = False,
-          allow_paths: tuple[Path, ...] = (), from_: str | None = None) -> list[Entry]:
+          allow_paths: tuple[Path, ...] = (), from_: str | None = None,
+          before_running: Callable[[], object] | None = None) -> list[Entry]:
     """Simulate and render every spec of ``folder`` in memory; failures are kept, not raised.
 
     The folder's files are untrusted: each must be a regular file inside the folder
     (a link out of it is refused), and each spec needs a name of its own, as its
     images are named after it. ``from_`` names the format of every file
     (:mod:`lrviz.readers`); by default each file's content tells it.
+
+    Every spec is read and validated first, without torch: if one is invalid, nothing
+    runs (the gallery would not be written anyway), so the refusal is quick.
+    ``before_running`` is called once, when the specs are valid and torch is needed.
     """
     from lrviz import inputs, readers
     from lrviz.api import load_spec, simulate
@@ -74,7 +84,8 @@ def build(folder: Path, svg: bool = False, allow_import: bool = False,
     if from_ is not None:
         readers.find(from_)  # refused once, not once per spec
 
-    entries = []
+    entries: list[Entry] = []
+    specs: dict[int, Spec] = {}
     named: dict[str, Path] = {}
     roots = [folder, *allow_paths]
     for path in spec_files(folder):
@@ -90,13 +101,22 @@ def build(folder: Path, svg: bool = False, allow_import: bool = False,
                                 "spec of a gallery needs its own name (its images are named "
                                 "after it)", spec.where("name"))
             named[spec.name] = path
-            entry.trace = simulate(spec)
+            specs[len(entries)] = spec
+        except LrvizError as exc:
+            entry.error = exc
+        entries.append(entry)
+    if any(e.error is not None for e in entries):
+        return entries
+    if before_running is not None:
+        before_running()
+    for i, entry in enumerate(entries):
+        try:
+            entry.trace = simulate(specs[i])
             entry.images[f"{entry.name}.png"] = render_bytes(entry.trace, ".png")
             if svg:
                 entry.images[f"{entry.name}.svg"] = render_bytes(entry.trace, ".svg")
         except LrvizError as exc:
             entry.error = exc
-        entries.append(entry)
     return entries
 
 

@@ -398,3 +398,15 @@ def test_mathtext_in_titles_and_names_is_drawn_as_written(runner: CliRunner, sit
     assert "$\\frac{1}{$ and $x$" in (site / "s.svg").read_text()
     grid = runner.invoke(app, ["compare", "s.yaml", "t.yaml", "--layout", "grid", "-o", "c.png"])
     assert grid.exit_code == 0, grid.output
+
+
+def test_an_invalid_gallery_is_refused_before_torch_is_imported(tmp_path: Path) -> None:
+    _plant(tmp_path, {"g/a.yaml": STEP, "g/b.yaml": 'title: "a\\nb"\n' + STEP})
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "lrviz", "gallery", "g",
+                           "-o", "out"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "torch" not in imported
+    assert not (tmp_path / "out").exists()
