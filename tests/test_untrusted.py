@@ -344,9 +344,16 @@ def test_sigterm_during_a_long_write_leaves_no_files(tmp_path: Path) -> None:
         time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 143, stderr
     assert "Traceback" not in stderr
-    assert list(tmp_path.iterdir()) == []
+    left = sorted(p.name for p in tmp_path.iterdir())
+    # Interrupted while writing: nothing. A signal that lands during the renames waits for
+    # them (they are atomic together), and one that comes after them finds a finished
+    # run: then both outputs are whole. Never one of them, never a temporary file.
+    if proc.returncode == 143 and not left:
+        return
+    assert left == ["x.csv", "x.json"], (proc.returncode, left, stderr)
+    assert (tmp_path / "x.csv").read_text().count("\n") == 2_000_001
+    json.loads((tmp_path / "x.json").read_text())
 
 
 # ---------------------------------------------------------------------- the Python API
