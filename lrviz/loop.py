@@ -1,8 +1,8 @@
 """The training loop: which optimizer steps a run makes and when its scheduler steps.
 
-This is the one place that knows how a training loop drives a scheduler (SPEC section 9;
-section 4's plain loop is the ``plain`` rule below). :class:`Loop` describes the loop,
-:func:`plan` turns it into plain numbers:
+This is the one place that knows how a training loop drives a scheduler (the spec's
+coming ``training:`` section; README "What a row means" is the ``plain`` rule below).
+:class:`Loop` describes the loop, :func:`plan` turns it into plain numbers:
 
 - a **row** is one optimizer step, and its lr is the lr that optimizer step used;
 - ``plan.epoch[k]`` is the epoch row ``k`` belongs to;
@@ -81,7 +81,7 @@ every ``scheduler.step()`` call; DeepSpeed from its source only). ``N`` is datas
   ones (mmengine's default) after every epoch (37 samples, batch 4, accumulation 4, 2
   epochs: optimizer steps at iterations 3, 7, 11, 15, 19, the first with the lr after 3
   calls). ``max_steps`` is lrviz's: the run stops after its last optimizer step.
-- plain (SPEC section 4): a row is a step; the scheduler steps after every row, or with
+- plain (README "What a row means"): a row is a step; the scheduler steps after every row, or with
   ``interval: epoch`` after row ``k`` when ``(k + 1) % steps_per_epoch == 0``.
 """
 
@@ -116,7 +116,7 @@ StepsOn = Literal["optimizer", "batch"]
 
 @dataclass(frozen=True)
 class Loop:
-    """A training loop, as ``training:`` describes it (SPEC section 9).
+    """A training loop, as the spec's coming ``training:`` section describes it.
 
     ``None`` means "not given": the framework's default applies. ``max_steps`` is the run's
     length in optimizer steps (the plain loop's ``steps``); ``epochs`` may be fractional

@@ -1,6 +1,6 @@
 """lrviz.loop: the training loop's rows and scheduler steps.
 
-Two layers. The pure rules run always: the plain loop is SPEC section 4 exactly, each
+Two layers. The pure rules run always: the plain loop is README "What a row means" exactly, each
 framework's counting on hand-worked cases, validation messages. The framework layer holds
 every rule against recordings of the real frameworks training a tiny model on the CPU
 (tests/frameworks/): the recordings committed in tests/frameworks/recordings/ are compared
@@ -25,7 +25,7 @@ RECORDINGS = Path(__file__).parent / "frameworks" / "recordings"
 
 
 def _spec4(steps: int, steps_per_epoch: int, interval: str) -> list[int]:
-    """SPEC section 4's loop, written out: scheduler.step() calls after each row."""
+    """README "What a row means", written out: scheduler.step() calls after each row."""
     out = []
     for k in range(steps):
         out.append(1 if interval == "step" or (k + 1) % steps_per_epoch == 0 else 0)
@@ -33,7 +33,7 @@ def _spec4(steps: int, steps_per_epoch: int, interval: str) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------------
-# the plain loop is SPEC section 4
+# the plain loop is README "What a row means"
 
 
 @pytest.mark.parametrize("steps", [1, 2, 7, 30, 31])
