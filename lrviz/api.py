@@ -10,7 +10,6 @@ from lrviz.errors import SpecError
 from lrviz.spec import Spec, build_file_spec, build_spec, merge
 
 if TYPE_CHECKING:
-    from lrviz.flags import Invocation
     from lrviz.trace import Trace
 
 
@@ -59,14 +58,3 @@ def analyze(trace: Trace) -> Trace:
     from lrviz.check import findings
 
     return replace(trace, findings=tuple(findings(trace.spec, trace)))
-
-
-def spec_from_invocation(inv: Invocation) -> Spec:
-    """The spec a command line describes: a YAML file with flags on top, or flags alone."""
-    options: dict[str, Any] = {"locations": inv.locations, "allow_import": inv.allow_import,
-                               "allow_paths": tuple(inv.allow_paths)}
-    if inv.max_steps is not None:
-        options["max_steps"] = inv.max_steps
-    if inv.file_raw is not None and inv.target is not None:
-        return build_file_spec(merge(inv.file_raw, inv.overlay), inv.target, **options)
-    return build_spec(inv.overlay, base_dir=Path.cwd(), **options)

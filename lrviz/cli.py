@@ -166,10 +166,10 @@ def _lean_torch() -> None:
 
 def _simulate(inv: Invocation) -> Trace:
     """The spec the command line describes, run, with notes, warnings and progress."""
-    from lrviz.api import analyze, spec_from_invocation
+    from lrviz.api import analyze
     from lrviz.engine import simulate
 
-    spec = spec_from_invocation(inv)  # refused, if at all, before torch is imported
+    spec = inv.spec()  # refused, if at all, before torch is imported
     _lean_torch()
     for note in spec.notes:
         _say("note", note)
@@ -437,12 +437,11 @@ def code(ctx: typer.Context) -> None:
                      "scheduler, with the stepping loop as a comment.")
         if inv is None:
             return
-        from lrviz.api import spec_from_invocation
         from lrviz.code import python_code
         from lrviz.render import files
 
         files.check_outputs(inv.outputs, (".py",))
-        source = python_code(spec_from_invocation(inv))
+        source = python_code(inv.spec())
         if not inv.outputs:
             sys.stdout.write(source)
             return

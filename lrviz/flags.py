@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lrviz import catalog
 from lrviz.errors import SpecError
+
+if TYPE_CHECKING:
+    from lrviz.spec import Spec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -135,6 +138,19 @@ class Invocation:
     @property
     def is_file(self) -> bool:
         return self.file_raw is not None
+
+    def spec(self) -> Spec:
+        """The spec this command line describes: a file with flags on top, or flags alone."""
+        from lrviz.spec import build_file_spec, build_spec, merge
+
+        options: dict[str, Any] = {"locations": self.locations,
+                                   "allow_import": self.allow_import,
+                                   "allow_paths": tuple(self.allow_paths)}
+        if self.max_steps is not None:
+            options["max_steps"] = self.max_steps
+        if self.file_raw is not None and self.target is not None:
+            return build_file_spec(merge(self.file_raw, self.overlay), self.target, **options)
+        return build_spec(self.overlay, base_dir=Path.cwd(), **options)
 
 
 def is_spec_path(target: str) -> bool:

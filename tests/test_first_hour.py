@@ -165,11 +165,10 @@ def test_epochs_flag_beats_the_files_steps(runner: CliRunner, tmp_path: Path) ->
 
 
 def test_epochs_flag_reaches_onecycles_own_epochs() -> None:
-    from lrviz.api import spec_from_invocation
     from lrviz.flags import parse
 
-    spec = spec_from_invocation(parse(["onecycle", "--max-lr", "0.1", "--epochs", "10",
-                                       "--steps-per-epoch", "100"]))
+    spec = parse(["onecycle", "--max-lr", "0.1", "--epochs", "10",
+                  "--steps-per-epoch", "100"]).spec()
     assert spec.steps == 1000
     assert spec.scheduler.params["epochs"] == 10
 
