@@ -56,5 +56,7 @@ def analyze(trace: Trace) -> Trace:
     from dataclasses import replace
 
     from lrviz.check import findings
+    from lrviz.plateau import replay
 
+    trace = replace(trace, plateau_steps=tuple(replay(trace)))
     return replace(trace, findings=tuple(findings(trace.spec, trace)))

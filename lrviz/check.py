@@ -789,7 +789,7 @@ def plateau_floors(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     node = spec.scheduler
     if not node.info.plateau or trace is None or spec.metric is None:
         return
-    from lrviz.plateau import replay
+    from lrviz.plateau import decisions
 
     p = node.params
     factor, eps = node.info.value(p, "factor"), node.info.value(p, "eps")
@@ -799,7 +799,7 @@ def plateau_floors(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     for g in range(trace.groups):
         group = f" of param group {g}" if several else ""
         # torch's own bookkeeping, replayed from the trace: what each due cut did to g
-        due = [(d.row, d.groups[g]) for d in replay(trace) if d.groups]
+        due = [(d.row, d.groups[g]) for d in decisions(trace) if d.groups]
         below = [row for row, action in due
                  if action == "at floor" and float(trace.lrs[g, row]) < floors[g]]
         held = [row for row, action in due if action == "at floor" and row not in below]

@@ -44,9 +44,9 @@ def events(spec: Spec, trace: Trace | None = None) -> list[Event]:
         if end < spec.steps:
             found.add(Event(end, f"warmup ends ({_count(spec.warmup_steps, unit)})", "warmup"))
     if trace is not None:
-        from lrviz.plateau import replay
+        from lrviz.plateau import decisions
 
-        for decision in replay(trace):
+        for decision in decisions(trace):
             if decision.action and decision.row + 1 < trace.steps:
                 kind = "cut" if decision.reduced else "skip"
                 found.add(Event(decision.row + 1, decision.reason, kind))

@@ -48,6 +48,14 @@ def _better(value: float, bar: float, mode: str) -> bool:
     return value < bar if mode == "min" else value > bar
 
 
+def decisions(trace: Trace) -> list[PlateauStep]:
+    """The trace's ReduceLROnPlateau decisions: those :func:`lrviz.api.analyze` replayed
+    once, or (for a trace built by hand) replayed now."""
+    if trace.plateau_steps is not None:
+        return list(trace.plateau_steps)
+    return replay(trace)
+
+
 def replay(trace: Trace) -> list[PlateauStep]:
     """The ReduceLROnPlateau decisions of a plateau trace, one per metric fed."""
     spec = trace.spec

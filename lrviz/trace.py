@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from lrviz.check import Finding
+    from lrviz.plateau import PlateauStep
     from lrviz.spec import Spec
 
 
@@ -33,6 +34,9 @@ class Trace:
     # What ``lrviz check`` finds in this run, most severe first: worked out once, by
     # :func:`lrviz.api.analyze`, and only read here (renderers draw them).
     findings: tuple[Finding, ...] = ()
+    # ReduceLROnPlateau's decisions, replayed once by :func:`lrviz.api.analyze` (None:
+    # not replayed yet); events, the metric panel and check read them.
+    plateau_steps: tuple[PlateauStep, ...] | None = None
 
     @property
     def steps(self) -> int:

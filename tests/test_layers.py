@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "lrviz"
 
@@ -92,6 +94,8 @@ def test_rendering_a_hand_built_trace_needs_neither_torch_nor_the_engine(tmp_pat
     code = """
 import io, sys
 from pathlib import Path
+
+import pytest
 import numpy as np
 from lrviz.spec import build_spec
 from lrviz.trace import Trace
@@ -114,3 +118,22 @@ print(",".join(loaded) or "none")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "none"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.svg"]
+
+
+def test_plateau_bookkeeping_is_replayed_once_per_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from lrviz import plateau
+    from lrviz.cli import app
+
+    calls = []
+    real = plateau.replay
+    monkeypatch.setattr(plateau, "replay", lambda trace: calls.append(1) or real(trace))
+    out = [str(tmp_path / f"p.{ext}") for ext in ("png", "md")]
+    result = CliRunner().invoke(app, ["table", "plateau", "--steps", "60", "-o", out[1]])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["plot", "plateau", "--steps", "60", "-o", out[0]])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 2  # one per run: events, the metric panel and check share it

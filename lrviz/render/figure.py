@@ -249,24 +249,24 @@ def linear_lr_ticks(ax: Axes, lrs: np.ndarray) -> str:
 
 def _draw_metric(ax: Axes, trace: Trace) -> None:
     """The metric fed, the best so far, the band a value must clear, cooldowns and cuts."""
-    from lrviz.plateau import replay
+    from lrviz.plateau import decisions
 
     assert trace.metric is not None
     fed = np.flatnonzero(~np.isnan(trace.metric))
     ax.plot(fed, trace.metric[fed], color=PALETTE[2], linewidth=1.0, label="metric fed")
-    decisions = replay(trace)
-    if decisions:
-        rows = np.array([d.row for d in decisions])
-        best = np.array([d.best for d in decisions])
-        bar = np.array([d.bar for d in decisions])
+    steps = decisions(trace)
+    if steps:
+        rows = np.array([d.row for d in steps])
+        best = np.array([d.best for d in steps])
+        bar = np.array([d.bar for d in steps])
         ax.plot(rows, best, color="#333333", linewidth=0.9, drawstyle="steps-post",
                 label="best so far")
         ax.fill_between(rows, best, bar, step="post", color="#333333", alpha=0.15,
                         linewidth=0, label="threshold to beat")
-        for d in decisions:
+        for d in steps:
             if d.cooldown:
                 ax.axvspan(d.row - 0.5, d.row + 0.5, color=PALETTE[5], alpha=0.12, linewidth=0)
-        cuts = [d for d in decisions if d.reduced]
+        cuts = [d for d in steps if d.reduced]
         ax.plot([d.row for d in cuts], [d.metric for d in cuts], linestyle="none",
                 marker="v", color=PALETTE[1], markersize=5, label="lr cut after this value")
         ax.legend(loc="upper right", frameon=False, fontsize=6.5, ncol=2)
