@@ -175,3 +175,18 @@ def preload() -> None:
         if importlib.util.find_spec(name.split(".")[0]) is not None:
             importlib.import_module(name)
 
+
+def launched(target: Callable[[dict[str, Any], str], None], case: dict[str, Any]) -> Any:
+    """``target(case, path)`` run in ``case["world_size"]`` CPU processes (gloo, through
+    accelerate's debug_launcher); rank 0 writes its record to ``path``, returned here."""
+    import os
+    import tempfile
+
+    from accelerate import debug_launcher
+
+    preload()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "record.json")
+        debug_launcher(target, args=(case, path), num_processes=case["world_size"])
+        with open(path) as f:
+            return json.load(f)

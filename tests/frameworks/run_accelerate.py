@@ -9,11 +9,9 @@ gloo backend (``accelerate.debug_launcher``); rank 0 records (every rank sees th
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from typing import Any
 
-from common import BASE_LR, Recorder, features, main, preload, scheduler_for
+from common import BASE_LR, Recorder, features, launched, main, preload, scheduler_for
 
 
 def train(case: dict[str, Any], out_path: str | None = None) -> dict[str, Any]:
@@ -61,21 +59,13 @@ def _launched(case: dict[str, Any], out_path: str) -> None:
 
 
 def run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from accelerate import debug_launcher
-
     preload()
-
     out = []
     for case in cases:
-        processes = case.get("world_size", 1)
-        if processes == 1:
+        if case.get("world_size", 1) == 1:
             out.append(train(case))
-            continue
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "record.json")
-            debug_launcher(_launched, args=(case, path), num_processes=processes)
-            with open(path) as f:
-                out.append(json.load(f))
+        else:
+            out.append(launched(_launched, case))
     return out
 
 

@@ -10,11 +10,10 @@ with the gloo backend (``accelerate.debug_launcher``); rank 0 records.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from typing import Any
 
-from common import BASE_LR, Recorder, features, main, preload, scheduler_for
+from common import BASE_LR, Recorder, features, launched, main, scheduler_for
 
 WARMUP_RATIO = 0.1
 
@@ -27,15 +26,7 @@ def run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if processes == 1:
             out.extend(_train([case]))
             continue
-        from accelerate import debug_launcher
-
-        preload()
-
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "record.json")
-            debug_launcher(_launched, args=(case, path), num_processes=processes)
-            with open(path) as f:
-                out.append(json.load(f))
+        out.append(launched(_launched, case))
     return out
 
 
