@@ -15,18 +15,19 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
-    "LrvizError", "RunError", "Spec", "SpecError", "Trace", "__version__",
+    "LrvizError", "RunError", "Simulation", "Spec", "SpecError", "Trace", "__version__",
     "as_spec", "load_spec", "simulate",
 ]
 
 if TYPE_CHECKING:
-    from lrviz.api import as_spec, load_spec, simulate
+    from lrviz.api import Simulation, as_spec, load_spec, simulate
     from lrviz.errors import LrvizError, RunError, SpecError
     from lrviz.spec import Spec
     from lrviz.trace import Trace
 
 _HOMES = {
     "as_spec": "lrviz.api", "simulate": "lrviz.api", "load_spec": "lrviz.api",
+    "Simulation": "lrviz.api",
     "Spec": "lrviz.spec", "Trace": "lrviz.trace", "LrvizError": "lrviz.errors",
     "SpecError": "lrviz.errors", "RunError": "lrviz.errors",
 }

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lrviz import readers
 from lrviz.errors import SpecError
 from lrviz.spec import Spec, build_file_spec, build_spec, merge
+from lrviz.trace import Trace
 
 if TYPE_CHECKING:
-    from lrviz.trace import Trace
+    from matplotlib.figure import Figure
 
 
 def load_spec(
@@ -40,7 +42,7 @@ def as_spec(spec: Spec | dict[str, Any] | str | Path) -> Spec:
     raise SpecError(f"expected a spec mapping, a YAML path or a Spec, got {type(spec).__name__}")
 
 
-def simulate(spec: Spec | dict[str, Any] | str | Path) -> Trace:
+def simulate(spec: Spec | dict[str, Any] | str | Path) -> Simulation:
     """Run the real torch scheduler of ``spec`` and return its trace (README, "What a row
     means"), with what ``lrviz check`` finds in it."""
     from lrviz.engine import simulate as run
@@ -48,15 +50,48 @@ def simulate(spec: Spec | dict[str, Any] | str | Path) -> Trace:
     return analyze(run(as_spec(spec)))
 
 
-def analyze(trace: Trace) -> Trace:
+def analyze(trace: Trace) -> Simulation:
     """``trace`` with its findings worked out (the pitfalls ``lrviz check`` reports).
 
     Analysis runs once, here, above the engine; renderers only read the result.
     """
-    from dataclasses import replace
-
     from lrviz.check import findings
     from lrviz.plateau import replay
 
-    trace = replace(trace, plateau_steps=tuple(replay(trace)))
-    return replace(trace, findings=tuple(findings(trace.spec, trace)))
+    fields = {f.name: getattr(trace, f.name) for f in dataclasses.fields(trace)}
+    result = Simulation(**{**fields, "plateau_steps": tuple(replay(trace))})
+    return dataclasses.replace(result, findings=tuple(findings(result.spec, result)))
+
+
+class Simulation(Trace):
+    """A :class:`~lrviz.trace.Trace` as the library hands it back: analysed, and able to
+    write and draw itself (the model's Trace leaves that to the renderers)."""
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        """The CSV of README "What a row means" as text; also written to ``path`` when given."""
+        from lrviz.render.data import csv_text
+        from lrviz.render.files import check_outputs, write_bytes
+
+        text = csv_text(self)
+        if path is not None:  # by the rules of every lrviz output (render.files)
+            check_outputs([Path(path)], (Path(path).suffix.lower(),), "path")
+            write_bytes(Path(path), text.encode("utf-8"))
+        return text
+
+    def plot(self) -> Figure:
+        """The figure ``lrviz plot`` draws, as a matplotlib Figure."""
+        from lrviz.render.figure import figure
+
+        return figure(self)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the figure as inline SVG and a one-line summary."""
+        import html
+
+        from lrviz.render.figure import render_bytes, summary
+
+        svg = render_bytes(self, ".svg").decode()
+        caption = html.escape(f"{self.spec.name}: {self.spec.scheduler.type}, "
+                              f"{self.steps} steps; {summary(self)}")
+        return f"<figure>{svg[svg.index('<svg'):]}<figcaption>{caption}</figcaption></figure>"
+

@@ -40,12 +40,16 @@ from lrviz.schedulers.base import (
 )
 from lrviz.schedulers.base import Span as _SpanLike
 from lrviz.spec import SchedulerSpec, Spec
+from lrviz.trace import Finding
 
 if TYPE_CHECKING:
     import numpy as np
     from rich.console import Console
 
     from lrviz.trace import Trace
+
+__all__ = ["ERROR", "INFO", "WARNING", "Finding", "Report", "check_spec", "exit_code",
+           "findings", "render_reports"]
 
 SEVERITIES = (ERROR, WARNING, INFO)  # most severe first
 
@@ -84,22 +88,6 @@ CODES: dict[str, str] = {
     "eps-skips-cut": "ReduceLROnPlateau skips a cut smaller than eps",
     "torch-warning": "torch warned during the run",
 }
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem found in a spec."""
-
-    severity: str  # "error" | "warning" | "info"
-    code: str  # short stable id, e.g. "onecycle-overstep"
-    message: str  # plain words, one line
-    step: int | None = None  # row index (README "What a row means") where it happens
-    param: str | None = None  # key path, e.g. "scheduler.schedulers[1].T_max"
-    fix: str | None = None  # suggested fix, one line
-
-    def to_dict(self) -> dict[str, Any]:
-        """The finding as plain JSON-able data; ``Finding(**d)`` rebuilds it."""
-        return dataclasses.asdict(self)
 
 
 @dataclass

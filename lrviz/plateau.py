@@ -10,30 +10,11 @@ lr values themselves always come from torch; a test holds this replay against th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from lrviz.trace import Trace
+from lrviz.trace import PlateauStep, Trace
 
-
-@dataclass(frozen=True)
-class PlateauStep:
-    """One ``step(metric)`` call: what the scheduler saw and did."""
-
-    row: int  # the row after which the metric was fed
-    metric: float
-    best: float  # best metric so far, after this step
-    bar: float  # what the next metric must beat to count as an improvement
-    bad: int  # bad steps counted after this step (before a cut resets it)
-    cooldown: bool  # whether this step fell in a cooldown window
-    action: str  # "", "cut", "clamped", "skipped", "at floor"
-    reason: str  # plain words for the table and the figure
-    groups: tuple[str, ...] = ()  # the action per param group, when a cut was due
-
-    @property
-    def reduced(self) -> bool:
-        return self.action in ("cut", "clamped")
+__all__ = ["PlateauStep", "decisions", "replay"]
 
 
 def _bar(best: float, mode: str, threshold: float, threshold_mode: str) -> float:

@@ -1,22 +1,58 @@
-"""The result of a simulation: one array per recorded quantity, and its columns.
+"""The result of a simulation: one array per recorded quantity, its columns, and what
+analysis found in it (findings, ReduceLROnPlateau's decisions).
 
-A :class:`Trace` knows nothing of torch; renderers and writers read it.
+A model module: it knows nothing of torch and imports nothing of lrviz's above it (the
+records analysis fills in are defined here too, so the engine, the analysis and the
+renderers all look down to this module). The conveniences that draw or write a trace
+(``to_csv()``, ``plot()``) belong to :class:`lrviz.api.Simulation`, a Trace the library's
+front door hands back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-    from lrviz.check import Finding
-    from lrviz.plateau import PlateauStep
     from lrviz.spec import Spec
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a spec (``lrviz check``)."""
+
+    severity: str  # "error" | "warning" | "info"
+    code: str  # short stable id, e.g. "onecycle-overstep"
+    message: str  # plain words, one line
+    step: int | None = None  # row index (README "What a row means") where it happens
+    param: str | None = None  # key path, e.g. "scheduler.schedulers[1].T_max"
+    fix: str | None = None  # suggested fix, one line
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as plain JSON-able data; ``Finding(**d)`` rebuilds it."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class PlateauStep:
+    """One ``ReduceLROnPlateau.step(metric)`` call: what the scheduler saw and did."""
+
+    row: int  # the row after which the metric was fed
+    metric: float
+    best: float  # best metric so far, after this step
+    bar: float  # what the next metric must beat to count as an improvement
+    bad: int  # bad steps counted after this step (before a cut resets it)
+    cooldown: bool  # whether this step fell in a cooldown window
+    action: str  # "", "cut", "clamped", "skipped", "at floor"
+    reason: str  # plain words for the table and the figure
+    groups: tuple[str, ...] = ()  # the action per param group, when a cut was due
+
+    @property
+    def reduced(self) -> bool:
+        return self.action in ("cut", "clamped")
 
 
 @dataclass(repr=False)
@@ -32,7 +68,7 @@ class Trace:
     torch_version: str = ""
     momentum_name: str = "momentum"  # or "beta1" for Adam-like optimizers
     # What ``lrviz check`` finds in this run, most severe first: worked out once, by
-    # :func:`lrviz.api.analyze`, and only read here (renderers draw them).
+    # :func:`lrviz.api.analyze`; renderers only read them.
     findings: tuple[Finding, ...] = ()
     # ReduceLROnPlateau's decisions, replayed once by :func:`lrviz.api.analyze` (None:
     # not replayed yet); events, the metric panel and check read them.
@@ -69,34 +105,6 @@ class Trace:
         if self.metric is not None:
             cols.append(("metric", self.metric))
         return cols
-
-    def to_csv(self, path: str | Path | None = None) -> str:
-        """The CSV of README "What a row means" as text; also written to ``path`` when given."""
-        from lrviz.render.data import csv_text
-        from lrviz.render.files import check_outputs, write_bytes
-
-        text = csv_text(self)
-        if path is not None:  # by the rules of every lrviz output (render.files)
-            check_outputs([Path(path)], (Path(path).suffix.lower(),), "path")
-            write_bytes(Path(path), text.encode("utf-8"))
-        return text
-
-    def plot(self) -> Figure:
-        """The figure ``lrviz plot`` draws, as a matplotlib Figure."""
-        from lrviz.render.figure import figure
-
-        return figure(self)
-
-    def _repr_html_(self) -> str:
-        """Notebook display: the figure as inline SVG and a one-line summary."""
-        import html
-
-        from lrviz.render.figure import render_bytes, summary
-
-        svg = render_bytes(self, ".svg").decode()
-        caption = html.escape(f"{self.spec.name}: {self.spec.scheduler.type}, "
-                              f"{self.steps} steps; {summary(self)}")
-        return f"<figure>{svg[svg.index('<svg'):]}<figcaption>{caption}</figcaption></figure>"
 
     def __repr__(self) -> str:
         return (f"Trace({self.spec.name!r}, {self.spec.scheduler.type}, steps={self.steps}, "

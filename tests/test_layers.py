@@ -1,8 +1,9 @@
 """The package's shape: data flows one way, and renderers never need torch.
 
-Every ``import`` of an lrviz module counts, at the top of a file or inside a function
-(only ``if TYPE_CHECKING:`` blocks, which never run, are left out), and importing
-``lrviz.a.b`` counts as importing the package ``lrviz.a`` too, as Python does.
+Every ``import`` of an lrviz module counts: at the top of a file, inside a function, and
+under ``if TYPE_CHECKING:`` too (a type named across layers is a dependency as well).
+``from lrviz.a import b`` counts as importing ``lrviz.a.b`` when that is a module, else
+``lrviz.a``. The root package, which only re-exports names lazily, is left out.
 """
 
 from __future__ import annotations
@@ -27,24 +28,15 @@ MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
 
 
 def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    hidden = {id(node) for block in ast.walk(tree)
-              if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-              for node in ast.walk(block)}
-    named: set[str] = set()
-    for node in ast.walk(tree):
-        if id(node) in hidden:
-            continue
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            named.add(node.module)
-            named.update(f"{node.module}.{alias.name}" for alias in node.names)
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                found.add(full if full in MODULES else node.module)
         elif isinstance(node, ast.Import):
-            named.update(alias.name for alias in node.names)
-    found = set()
-    for name in named:
-        parts = name.split(".")
-        found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
-    return {m for m in found if m in MODULES}
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m in MODULES and m != "lrviz"}
 
 
 GRAPH = {name: _imports(path) - {name} for name, path in MODULES.items()}
