@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lrviz import readers
+from lrviz.build import build_file_spec, build_spec
 from lrviz.errors import SpecError
-from lrviz.spec import Spec, build_file_spec, build_spec, merge
+from lrviz.spec import Spec, merge
 from lrviz.trace import Trace
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def load_spec(
     The file is lrviz's YAML spec or a config lrviz reads (README "Configs you already
     have"), told apart by its content; ``from_`` names the format instead (``"lrviz"``,
     ``"lightning"``: :func:`lrviz.readers.names`). ``text`` is the file's contents when
-    the caller has already read it; ``kwargs`` go to :func:`lrviz.spec.build_spec`.
+    the caller has already read it; ``kwargs`` go to :func:`lrviz.build.build_spec`.
     """
     raw, locations = readers.read(path, text, from_)
     kwargs["locations"] = {**locations, **kwargs.get("locations", {})}

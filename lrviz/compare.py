@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lrviz import catalog, readers
+from lrviz.build import build_file_spec
 from lrviz.errors import SpecError
-from lrviz.spec import Spec, build_file_spec
+from lrviz.spec import Spec
 
 if TYPE_CHECKING:
     from lrviz.trace import Trace

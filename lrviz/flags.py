@@ -141,7 +141,8 @@ class Invocation:
 
     def spec(self) -> Spec:
         """The spec this command line describes: a file with flags on top, or flags alone."""
-        from lrviz.spec import build_file_spec, build_spec, merge
+        from lrviz.build import build_file_spec, build_spec
+        from lrviz.spec import merge
 
         options: dict[str, Any] = {"locations": self.locations,
                                    "allow_import": self.allow_import,

@@ -2,7 +2,7 @@
 
 The scheduler part is generated from :data:`lrviz.catalog.SCHEDULERS_TABLE`, so every
 scheduler, parameter, type, bound, default and help line comes from the one table that
-drives validation too. The schema follows what :func:`lrviz.spec.build_spec` accepts,
+drives validation too. The schema follows what :func:`lrviz.build.build_spec` accepts,
 as far as JSON Schema can say it:
 
 - Names that lrviz reads case-insensitively (scheduler ``type``, ``mode``-like choices,

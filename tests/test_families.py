@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from lrviz import catalog
+from lrviz.build import build_spec
 from lrviz.check import Finding, Run, _spans
 from lrviz.events import events
 from lrviz.schedulers import base
-from lrviz.spec import build_spec
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lrviz"
 RECORDS = catalog.SCHEDULERS_TABLE + catalog.HF_SCHEDULERS

@@ -89,7 +89,7 @@ from pathlib import Path
 
 import pytest
 import numpy as np
-from lrviz.spec import build_spec
+from lrviz.build import build_spec
 from lrviz.trace import Trace
 from lrviz.render import data, figure, table, outputs
 from lrviz.render.compare import figure as compare_figure

@@ -1,6 +1,6 @@
 """``lrviz schema``: a valid draft 2020-12 schema that agrees with lrviz's own validation.
 
-Every case is checked twice, by the schema and by :func:`lrviz.spec.build_spec`, and the
+Every case is checked twice, by the schema and by :func:`lrviz.build.build_spec`, and the
 two must agree: the schema accepts what lrviz accepts and rejects what it rejects (only
 for rules JSON Schema can state; see the module docstring of :mod:`lrviz.schema`).
 """
@@ -18,6 +18,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from lrviz import catalog, spec
+from lrviz.build import build_spec
 from lrviz.errors import SpecError
 from lrviz.metrics import GENERATORS
 from lrviz.schema import json_schema
@@ -35,7 +36,7 @@ def schema_ok(raw: Any) -> bool:
 
 def lrviz_ok(raw: Any, base_dir: Path) -> bool:
     try:
-        spec.build_spec(raw, base_dir=base_dir)
+        build_spec(raw, base_dir=base_dir)
     except SpecError:
         return False
     return True

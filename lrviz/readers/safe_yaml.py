@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from lrviz import inputs
+from lrviz.checker import join_key as _join
+from lrviz.checker import kind_of as _kind
+from lrviz.checker import top_key as _top
 from lrviz.errors import SpecError
-from lrviz.spec import MAX_DEPTH, MAX_YAML_VALUES, _join, _kind, _top
+from lrviz.spec import MAX_DEPTH, MAX_YAML_VALUES
 
 
 def load_yaml(path: str | Path, text: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,574 @@
+"""A raw spec in, one validated spec out: every key checked, every default filled.
+
+Both front doors (readers for files, :mod:`lrviz.flags` for command lines) produce a plain
+mapping and hand it to :func:`build_spec`, which checks every key against the catalog and
+the spec's key table, converts values to their types, fills in the defaults lrviz chooses
+(run length, ``T_max``, ``total_steps``) and records in ``Spec.notes`` what it chose.
+Nothing here imports torch: the optimizer's own keywords are checked by the engine,
+which has torch at hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from lrviz import catalog, inputs, keys
+from lrviz.catalog import SCHEDULERS
+from lrviz.checker import (
+    Checker,
+    join_key,
+    names_excerpt,
+    num_text,
+    plain_data,
+    show_value,
+)
+from lrviz.errors import SpecError
+from lrviz.spec import (
+    _CONTROL,
+    _DEFAULT_DPI,
+    _LARGEST_DEFAULT_SIZE,
+    DEFAULT_OPTIMIZER,
+    INTERVALS,
+    MAX_GROUPS,
+    MAX_NAME,
+    MAX_PIXELS,
+    MAX_STEPS,
+    MAX_TITLE,
+    PLOT_KEYS,
+    TOP_KEYS,
+    WARMUP_KEYS,
+    MetricSpec,
+    OptimizerSpec,
+    PlotOptions,
+    SchedulerSpec,
+    Spec,
+    WarmupSpec,
+    _scheduler_steps,
+)
+
+
+def build_file_spec(raw: dict[str, Any], path: str | Path, **kwargs: Any) -> Spec:
+    """:func:`build_spec` for the contents of a spec file: named after it by default,
+    with messages naming it and metric files found beside it."""
+    path = Path(path)
+    return build_spec({"name": path.stem, **raw}, source=str(path), base_dir=path.parent,
+                      **kwargs)
+
+
+def build_spec(
+    raw: dict[str, Any],
+    *,
+    source: str | None = None,
+    base_dir: str | Path | None = None,
+    locations: dict[str, str] | None = None,
+    max_steps: int = MAX_STEPS,
+    allow_import: bool = False,
+    allow_paths: tuple[str | Path, ...] = (),
+) -> Spec:
+    """Validate a raw spec mapping and fill in every default.
+
+    ``source`` names the file in messages, ``base_dir`` resolves metric file paths,
+    ``locations`` maps key paths that came from flags to the flag's name.
+    ``allow_import`` lets ``type: package.module:ClassName`` import that module;
+    ``allow_paths`` are folders the spec may name files in besides its own and the
+    current folder (:mod:`lrviz.inputs`).
+    """
+    check = Checker(source, dict(locations or {}), allow_import,
+                     tuple(Path(p) for p in allow_paths))
+    raw = plain_data(check, raw)
+    check.mapping(raw, "", TOP_KEYS)
+    notes: list[str] = []
+
+    if "scheduler" not in raw:
+        raise SpecError("missing the `scheduler:` key (the scheduler to simulate)", source)
+    sched_raw = check.mapping(raw["scheduler"], "scheduler", None)
+    interval = sched_raw.get("interval", "step")
+    if interval not in INTERVALS:
+        raise check.fail(
+            "scheduler.interval",
+            f"expected one of {', '.join(INTERVALS)}, got {show_value(interval)}"
+        )
+    steps_per_epoch = 1
+    if raw.get("steps_per_epoch") is not None:
+        steps_per_epoch = check.keyed("", "steps_per_epoch", raw["steps_per_epoch"])
+
+    if interval == "epoch" and steps_per_epoch == 1:
+        notes.append("scheduler.interval is epoch and an epoch is 1 step: every row is an "
+                     "epoch (steps_per_epoch, --steps-per-epoch, sets the epoch's length)")
+    optimizer = _optimizer(check, raw.get("optimizer"))
+    groups = optimizer.group_count
+    sched_raw = {k: v for k, v in sched_raw.items() if k != "interval"}
+    scheduler = _scheduler(check, sched_raw, "scheduler", groups, top=True)
+    alias = scheduler.info.alias  # the default name, before a warmup wraps the scheduler
+    warmup = _warmup(check, raw.get("warmup"))
+
+    metric = None
+    if scheduler.info.takes_metric or "metric" in raw:
+        metric = _metric(check, raw.get("metric"), base_dir, scheduler, notes)
+    for child in scheduler.children:
+        for nested in child.walk():
+            if nested.info.takes_metric:
+                raise check.fail(
+                    nested.path,
+                    f"{nested.type} cannot be nested in {scheduler.type} "
+                    "(torch steps it without a metric)",
+                )
+
+    if raw.get("steps") is not None:
+        steps = check.keyed("", "steps", raw["steps"])
+    elif raw.get("epochs") is not None:
+        steps = check.keyed("", "epochs", raw["epochs"]) * steps_per_epoch
+    else:
+        length = _natural_length(scheduler, metric) + (warmup.steps if warmup else 0)
+        steps = length * steps_per_epoch if interval == "epoch" else length
+        notes.append(f"steps not given: simulating {steps} steps to show the whole schedule")
+    # The cap counts one param group's lr, momentum and metric per step; more groups
+    # use it up sooner.
+    if steps * (groups + 2) > max_steps * 3:
+        several = f" of {groups} param groups" if groups > 1 else ""
+        raise check.fail(
+            "steps",
+            f"{steps} steps{several} would need about "
+            f"{inputs.size_text(steps * 8 * (2 * groups + 1))} "
+            f"of memory; the cap is {max_steps} steps of one group (raise it with --max-steps)",
+        )
+
+    sched_steps = _scheduler_steps(steps, steps_per_epoch, interval)
+    plateau_warmup = None
+    if warmup is not None:
+        if warmup.steps >= sched_steps:
+            raise check.fail(
+                "warmup.steps",
+                f"the warmup ({warmup.steps} scheduler steps) is at least as long as the "
+                f"run ({sched_steps}); expected fewer",
+            )
+        if scheduler.info.takes_metric:
+            plateau_warmup = warmup
+        else:
+            scheduler = _with_warmup(check, scheduler, warmup)
+    scheduler = _fill_lengths(check, scheduler, sched_steps, notes)
+    fed_steps = sched_steps - (plateau_warmup.steps if plateau_warmup else 0)
+    if metric is not None:
+        metric = _generate(metric, fed_steps)
+    if metric is not None and len(metric.values) < fed_steps:
+        raise check.fail(
+            "metric",
+            f"expected at least {fed_steps} metric values (one per scheduler step"
+            f"{' after the warmup' if plateau_warmup else ''}), got {len(metric.values)}",
+        )
+
+    name = raw.get("name")
+    if name is None:
+        name = alias
+    name = _name(check, name)
+    title = raw.get("title")
+    if isinstance(title, (list, dict)):
+        raise check.fail("title", f"expected a line of text, got {show_value(title)}")
+    if title is not None and not isinstance(title, str):
+        title = str(title)
+    if title is not None and (len(title) > MAX_TITLE or _CONTROL.search(title)):
+        raise check.fail("title", f"expected one line of at most {MAX_TITLE} characters, got "
+                         f"{len(title)} characters" if len(title) > MAX_TITLE else
+                         f"expected one line of text, got {show_value(title)}")
+    return Spec(
+        plot=_plot_options(check, raw.get("plot")),
+        name=name,
+        title=title,
+        steps=steps,
+        steps_per_epoch=steps_per_epoch,
+        interval=interval,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        metric=metric,
+        source=source,
+        locations=check.locations,
+        notes=tuple(notes),
+        warmup=plateau_warmup,
+        warmup_steps=warmup.steps if warmup else 0,
+    )
+
+
+def _name(check: Checker, name: Any) -> str:
+    """A run's name becomes a file name (``NAME.png``, gallery images) and a column."""
+    if not isinstance(name, str) or not name.strip():
+        raise check.fail("name", f"expected a plain name, got {show_value(name)}")
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise check.fail("name", f"expected at most {MAX_NAME} characters, got {len(name)}")
+    if "/" in name or "\\" in name or _CONTROL.search(name) or name.startswith((".", "-")):
+        raise check.fail("name", "expected a plain name (no slashes or control characters, "
+                         f"not starting with . or -), got {show_value(name)}")
+    return name
+
+
+def _warmup(check: Checker, value: Any) -> WarmupSpec | None:
+    if value is None:
+        return None
+    check.mapping(value, "warmup", WARMUP_KEYS)
+    if "steps" not in value:
+        raise check.fail("warmup", "missing `steps:` (scheduler steps of the warmup)")
+    steps = check.keyed("warmup", "steps", value["steps"])
+    factor = check.keyed("warmup", "start_factor",
+                         value.get("start_factor", keys.key("warmup", "start_factor").default))
+    # 0 steps is no warmup at all: the baseline of a sweep over warmup lengths
+    return WarmupSpec(steps, factor) if steps else None
+
+
+def _with_warmup(check: Checker, main: SchedulerSpec, warmup: WarmupSpec) -> SchedulerSpec:
+    """``SequentialLR(LinearLR(...), main, milestones=[warmup.steps])``: the real thing.
+
+    A SequentialLR main gets the warmup as its first child instead (torch cannot step a
+    SequentialLR nested in another), its milestones moved by the warmup's length.
+    """
+    linear = SchedulerSpec(
+        catalog.WARMUP,
+        {"start_factor": warmup.start_factor, "end_factor": 1.0, "total_iters": warmup.steps},
+        path="warmup",
+    )
+    if not main.info.in_sequence:
+        raise check.fail("warmup", f"a warmup cannot come before {main.type} (torch's "
+                         f"{catalog.SEQUENCE.name} cannot hand over to it); put a "
+                         f"{catalog.WARMUP.name} warmup in the chain instead")
+    milestones = [warmup.steps]
+    children: tuple[SchedulerSpec, ...] = (linear, main)
+    handovers = main.info.handovers(main.params)
+    if handovers is not None:
+        milestones += [warmup.steps + m for m in handovers]
+        children = (linear, *main.children)
+    return SchedulerSpec(catalog.SEQUENCE, {"milestones": milestones}, children, path=main.path)
+
+
+def _plot_options(check: Checker, value: Any) -> PlotOptions:
+    if value is None:
+        return PlotOptions()
+    check.mapping(value, "plot", PLOT_KEYS)
+    log_y = value.get("log_y")
+    if log_y is not None:
+        log_y = check.keyed("plot", "log_y", log_y)
+    size = value.get("size")
+    if size is not None:
+        parts = size.lower().split("x") if isinstance(size, str) else size
+        if not isinstance(parts, (list, tuple)) or len(parts) != 2:
+            raise check.fail(
+                "plot.size", f"expected WIDTHxHEIGHT in inches (8x4), got {show_value(size)}"
+            )
+        width, height = (check.number(v, "plot.size") for v in parts)
+        side = keys.key("plot", "size")
+        if not (side.within(width) and side.within(height)):
+            raise check.fail("plot.size", f"expected {side.bounds_text('each side')} inches, "
+                             f"got {size}")
+        size = (width, height)
+    dpi = value.get("dpi")
+    if dpi is not None:
+        dpi = check.keyed("plot", "dpi", dpi)
+    width, height = size or _LARGEST_DEFAULT_SIZE
+    pixels = width * height * (dpi or _DEFAULT_DPI) ** 2
+    if pixels > MAX_PIXELS:
+        raise check.fail(
+            "plot.size" if size is not None else "plot.dpi",
+            f"a {width:g}x{height:g} inch figure at {dpi or _DEFAULT_DPI} dpi has "
+            f"{pixels / 1e6:.0f} million pixels; expected at most {MAX_PIXELS // 10**6} "
+            "million (a smaller size or dpi)")
+    return PlotOptions(log_y, size, dpi)
+
+
+def _optimizer(check: Checker, value: Any) -> OptimizerSpec:
+    if value is None:
+        return OptimizerSpec(DEFAULT_OPTIMIZER["type"], {"lr": 0.1, "momentum": 0.9})
+    check.mapping(value, "optimizer", None)
+    kind = value.get("type", "SGD")
+    if not isinstance(kind, str) or not kind.strip():
+        raise check.fail("optimizer.type",
+                         f"expected a torch.optim class name, got {show_value(kind)}")
+    params: dict[str, Any] = {"lr": DEFAULT_OPTIMIZER["lr"]}
+    if kind.strip().lower() == "sgd":
+        params["momentum"] = DEFAULT_OPTIMIZER["momentum"]
+    for key, item in value.items():
+        if key in ("type", "param_groups"):
+            continue
+        if key == "lr" and isinstance(item, (list, tuple)) and item:
+            raise check.fail("optimizer.lr", _per_group_hint(item))
+        params[key] = _optimizer_value(check, item, f"optimizer.{key}")
+    groups: list[dict[str, Any]] = []
+    raw_groups = value.get("param_groups")
+    if raw_groups is not None:
+        if not isinstance(raw_groups, list) or not raw_groups:
+            raise check.fail(
+                "optimizer.param_groups", "expected a non-empty list of mappings ({lr: 0.1})"
+            )
+        if len(raw_groups) > MAX_GROUPS:
+            raise check.fail("optimizer.param_groups",
+                             f"{len(raw_groups)} param groups; expected at most {MAX_GROUPS}")
+        for i, group in enumerate(raw_groups):
+            path = f"optimizer.param_groups[{i}]"
+            check.mapping(group, path, None)
+            groups.append({k: _optimizer_value(check, v, f"{path}.{k}") for k, v in group.items()})
+    return OptimizerSpec(kind.strip(), params, tuple(groups))
+
+
+def _per_group_hint(lrs: list[Any] | tuple[Any, ...]) -> str:
+    """What to write instead of a list under ``optimizer.lr``: one param group per lr."""
+    def shown(v: Any) -> str:
+        try:
+            return num_text(float(v)) if not isinstance(v, bool) else str(v)
+        except (TypeError, ValueError):
+            return show_value(v)
+
+    groups = [f"{{lr: {shown(v)}}}" for v in lrs[:3]]
+    more = ", ..." if len(lrs) > 3 else ""
+    return (f"expected one number, got a list of {len(lrs)}; one lr per param group goes in "
+            f"optimizer.param_groups: `param_groups: [{', '.join(groups)}{more}]`")
+
+
+def _optimizer_value(check: Checker, value: Any, path: str) -> Any:
+    """Optimizer keywords are checked against torch by the engine; here: numbers are numbers
+    (and a learning rate is not negative)."""
+    if path.endswith(".lr") or path == "optimizer.lr":
+        lr = check.number(value, path)
+        if lr < 0:
+            raise check.fail(path, f"expected a learning rate >= 0, got {num_text(lr)}")
+        return lr
+    if isinstance(value, (list, tuple)):
+        return [_optimizer_value(check, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return check.number(value, path) if isinstance(value, float) else \
+            check.integer(value, path)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return check.number(number, path)
+    raise check.fail(path, f"expected a number, a flag or a list, got {show_value(value)}")
+
+
+def _scheduler(
+    check: Checker, raw: dict[str, Any], path: str, groups: int, top: bool = False
+) -> SchedulerSpec:
+    if "type" not in raw:
+        raise check.fail(path, "missing `type:` (a scheduler name such as CyclicLR or cosine)")
+    kind = raw["type"]
+    if not isinstance(kind, str):
+        raise check.fail(f"{path}.type", f"expected a scheduler name, got {show_value(kind)}")
+    info = catalog.lookup(kind, check.where(f"{path}.type"), check.allow_import)
+    allowed = ("type", *(("interval",) if top else ()), *info.param_names)
+    params: dict[str, Any] = {}
+    children: list[SchedulerSpec] = []
+    for key, value in raw.items():
+        if key == "type":
+            continue
+        if key not in info.param_names:
+            raise check.unknown(join_key(path, key), key, allowed)
+        param = info.param(key)
+        key_path = join_key(path, key)
+        if param.kind == SCHEDULERS:
+            if not isinstance(value, list) or not value:
+                raise check.fail(key_path, "expected a non-empty list of scheduler specs")
+            for i, item in enumerate(value):
+                child_path = f"{key_path}[{i}]"
+                child_raw = check.mapping(item, child_path, None)
+                children.append(_scheduler(check, child_raw, child_path, groups))
+            continue
+        params[key] = check.param(param, value, key_path, groups)
+    if info.composite and not children:
+        raise check.fail(
+            join_key(path, "schedulers"),
+            f"{info.name} needs nested schedulers, written as a `schedulers:` list in a YAML spec",
+        )
+    for param in info.params:
+        if param.name in raw or param.kind == SCHEDULERS:
+            continue
+        if param.passed:
+            params[param.name] = param.default
+            continue
+        if param.required and param.name != info.length_param:
+            raise check.fail(
+                join_key(path, param.name), f"{info.name} requires {param.name}: {param.help}"
+            )
+    _check_relations(check, info, params, path, len(children))
+    return SchedulerSpec(info, params, tuple(children), path)
+
+
+def _check_relations(
+    check: Checker, info: catalog.Scheduler, params: dict[str, Any], path: str, children: int
+) -> None:
+    """Rules between parameters that torch accepts but no training run wants, or rejects
+    late: each scheduler's record knows its own (``Scheduler.relations``)."""
+    for key, message in info.relations(params, children):
+        raise check.fail(join_key(path, key), message)
+
+
+def _metric(
+    check: Checker, raw: Any, base_dir: str | Path | None, scheduler: SchedulerSpec,
+    notes: list[str],
+) -> MetricSpec:
+    """Logged values (``values:``, ``file:``) as given, or a generator still to be run.
+
+    A generator's values are made once the run's length is known (:func:`_generate`).
+    """
+    if not scheduler.info.takes_metric:
+        raise check.fail("metric", f"only ReduceLROnPlateau takes a metric, not {scheduler.type}")
+    if raw is None:
+        mode = scheduler.params.get("mode", "min")
+        name = "accuracy" if mode == "max" else _default_generator()
+        notes.append(f"metric not given: feeding the synthetic `{name}` metric (seed 0); "
+                     "--metric, --metric-file or `metric:` choose another")
+        raw = {"generator": name, "seed": 0}
+    check.mapping(raw, "metric", None)
+    sources = [k for k in ("values", "file", "generator") if k in raw]
+    if not sources and raw and "column" not in raw:  # only a seed or generator parameters
+        default = "accuracy" if scheduler.params.get("mode", "min") == "max" else \
+            _default_generator()
+        raw = {"generator": default, **raw}
+        sources = ["generator"]
+    if not sources and "column" in raw:
+        raise check.fail("metric.column", "a column needs its file: give `file:` "
+                         "(--metric-file) beside it")
+    if len(sources) != 1:
+        raise check.fail(
+            "metric", "expected exactly one of `values:` (a list), `file:` (a CSV, with "
+            "`column:`) or `generator:` (a synthetic metric)"
+        )
+    if sources == ["generator"]:
+        return _generator_spec(check, raw)
+    check.mapping(raw, "metric", ("values",) if sources == ["values"] else ("file", "column"))
+    if "values" in raw:
+        values = raw["values"]
+        if isinstance(values, str):
+            values = values.split(",")
+        if not isinstance(values, list) or not values:
+            raise check.fail("metric.values", "expected a non-empty list of numbers")
+        nums = tuple(check.number(v, f"metric.values[{i}]") for i, v in enumerate(values))
+        return MetricSpec(nums, {"values": list(nums)})
+    return _metric_file(check, raw, base_dir)
+
+
+def _default_generator() -> str:
+    from lrviz.metrics import DEFAULT
+
+    return DEFAULT
+
+
+def _generator_spec(check: Checker, raw: dict[str, Any]) -> MetricSpec:
+    from lrviz.metrics import GENERATORS
+
+    name = raw["generator"]
+    if not isinstance(name, str) or name not in GENERATORS:
+        hint = catalog.suggest(str(name), list(GENERATORS))
+        raise check.fail("metric.generator", f"unknown generator {show_value(name)}{hint}; "
+                         f"expected one of: {', '.join(GENERATORS)}")
+    gen = GENERATORS[name]
+    seed = check.integer(raw.get("seed", 0), "metric.seed")
+    if seed < 0:
+        raise check.fail("metric.seed", f"expected an integer >= 0, got {seed}")
+    params: dict[str, float] = {}
+    for key, value in raw.items():
+        if key in ("generator", "seed"):
+            continue
+        if key not in gen.params:
+            raise check.unknown(f"metric.{key}", key, ("generator", "seed", *gen.params))
+        params[key] = check.number(value, f"metric.{key}")
+        if params[key] < 0 or (key == "length" and params[key] < 1):
+            low = 1 if key == "length" else 0
+            raise check.fail(f"metric.{key}",
+                             f"expected a number >= {low}, got {num_text(params[key])}")
+    return MetricSpec((), {"generator": name, "seed": seed, **params})
+
+
+def _generate(metric: MetricSpec, count: int) -> MetricSpec:
+    """A generator's metric with its ``count`` values made; logged values pass through."""
+    if "generator" not in metric.source:
+        return metric
+    from lrviz.metrics import generate
+
+    source = dict(metric.source)
+    name, seed = source.pop("generator"), source.pop("seed")
+    values = generate(name, max(count, 1), seed, **source)
+    return MetricSpec(tuple(values.tolist()), metric.source)
+
+
+def _metric_file(check: Checker, raw: dict[str, Any], base_dir: str | Path | None) -> MetricSpec:
+    name = raw["file"]
+    if not isinstance(name, str) or not name:
+        raise check.fail("metric.file", f"expected a path to a CSV file, got {show_value(name)}")
+    path = Path(name)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    typed = check.where("metric.file").startswith("-")  # the user's own --metric-file
+    roots = None if typed else [Path(base_dir or "."), Path.cwd(), *check.allow_paths]
+    text = inputs.read_text(path, what="metric file", where=check.where("metric.file"),
+                            limit=inputs.MAX_DATA_BYTES, roots=roots)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise check.fail("metric.file", f"cannot read {path} as CSV ({exc})") from None
+    if not rows:
+        raise check.fail("metric.file", f"{path} is empty; expected a CSV with a header row")
+    header = [h.strip() for h in rows[0]]
+    column = raw.get("column")
+    if column is None:
+        if len(header) != 1:
+            # the flag to add when the file came from one, as the key would be in YAML
+            by_flag = check.where("metric.file").startswith("-")
+            raise SpecError(f"{path} has several columns; name one of: {names_excerpt(header)}",
+                            "--metric-column" if by_flag else check.where("metric.column"))
+        column = header[0]
+    if not isinstance(column, str) or column not in header:
+        hint = catalog.suggest(str(column), header)
+        raise check.fail(
+            "metric.column",
+            f"no column {show_value(column)} in {path}{hint}; columns: {names_excerpt(header)}",
+        )
+    index = header.index(column)
+    values = []
+    for line, row in enumerate(rows[1:], start=2):
+        cell = row[index].strip() if index < len(row) else ""
+        if cell:  # loggers leave the metric empty on rows where it was not computed
+            values.append(check.number(cell, f"metric.file ({path}, line {line})"))
+    if not values:
+        raise check.fail("metric.column", f"column {column!r} of {path} has no values")
+    return MetricSpec(tuple(values), {"file": str(raw["file"]), "column": column})
+
+
+def _natural_length(sched: SchedulerSpec, metric: MetricSpec | None) -> int:
+    """Scheduler steps that show the schedule's whole shape (the scheduler's own rule)."""
+    return sched.info.natural_length(sched, len(metric.values) if metric else 0)
+
+
+def _fill_lengths(
+    check: Checker, sched: SchedulerSpec, available: int, notes: list[str]
+) -> SchedulerSpec:
+    """Give ``T_max`` / ``total_steps`` the scheduler steps this scheduler runs for.
+
+    Inside SequentialLR a child runs from its milestone to the next one (the last child
+    to the end of the run); inside ChainedScheduler every child runs the whole run.
+    """
+    params = dict(sched.params)
+    key = sched.info.length_param
+    needs = key is not None and params.get(key) is None
+    if sched.info.length_unless and all(params.get(k) for k in sched.info.length_unless):
+        needs = False
+    if needs and key is not None:
+        if available < 1:
+            raise check.fail(
+                join_key(sched.path, key),
+                f"not given, and the run has no scheduler steps to take it from; set {key}",
+            )
+        params[key] = available
+        notes.append(f"{join_key(sched.path, key)} not given: using {available}, "
+                     "the scheduler steps it runs for")
+    children = sched.children
+    handovers = sched.info.handovers(params)
+    if handovers is not None:  # each child runs from its milestone to the next one
+        bounds = [0, *handovers, max(available, max(handovers, default=0))]
+        spans = [max(0, bounds[i + 1] - bounds[i]) for i in range(len(children))]
+        children = tuple(_fill_lengths(check, c, n, notes) for c, n in zip(children, spans,
+                                                                          strict=True))
+    elif children:
+        children = tuple(_fill_lengths(check, c, available, notes) for c in children)
+    return SchedulerSpec(sched.info, params, children, sched.path)
