@@ -19,7 +19,6 @@ Nothing here imports torch or rich at module level.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -35,59 +34,32 @@ from lrviz.schedulers.base import (
     MILESTONES,
     PAST_SCHEDULE,
     RAMPS,
+    SEVERITIES,
     WARNING,
     ZERO_LENGTH,
 )
-from lrviz.schedulers.base import Span as _SpanLike
+from lrviz.spans import (
+    Run,
+    Span,
+    _every,
+    _initial_lrs,
+    _join,
+    _num,
+    _per_group,
+    _rows,
+    _running,
+    _spans,
+)
 from lrviz.spec import SchedulerSpec, Spec
-from lrviz.trace import Finding
+from lrviz.trace import CODES, Finding
 
 if TYPE_CHECKING:
     import numpy as np
-    from rich.console import Console
 
     from lrviz.trace import Trace
 
-__all__ = ["ERROR", "INFO", "WARNING", "Finding", "Report", "check_spec", "exit_code",
-           "findings", "render_reports"]
-
-SEVERITIES = (ERROR, WARNING, INFO)  # most severe first
-
-# Every finding code the built-in checks produce, with what it means.
-CODES: dict[str, str] = {
-    "crash": "scheduler.step() raises, as it would in training (torch's own message)",
-    "onecycle-overstep": "OneCycleLR is stepped past its total steps and raises",
-    "lr-not-finite": "the lr becomes inf or NaN",
-    "lr-negative": "the lr becomes negative",
-    "lr-zero": "the lr is 0 at some steps (every step: error; the first or last one only: "
-               "info)",
-    "lr-collapses": "the lr falls below a millionth of its peak early and stays there: a "
-                    "decay far too fast (often one meant per epoch, stepped per batch)",
-    "ramp-of-zero-length": "LinearLR/ConstantLR with total_iters 0: torch holds the start "
-                           "factor for the whole run",
-    "nested-composite-early": "a composite first in SequentialLR runs one step ahead: torch "
-                              "steps the schedulers inside it once more when it is built",
-    "warmup-never-ends": "a LinearLR/ConstantLR warmup outlasts the run or is cut by a milestone",
-    "decay-unfinished": "a LinearLR/PolynomialLR decay outlasts the steps it gets",
-    "onecycle-unfinished": "OneCycleLR's cycle is longer than the steps it gets",
-    "cosine-rises": "CosineAnnealingLR runs past T_max, and the lr climbs back up",
-    "hf-past-training-steps": "a Hugging Face schedule runs past num_training_steps",
-    "cosine-unfinished": "T_max is longer than the steps the cosine gets",
-    "eta-min-above-lr": "eta_min is above a param group's initial lr",
-    "gamma-above-one": "gamma > 1 makes the lr (or CyclicLR's amplitude) grow",
-    "gamma-one": "gamma is 1, so the scheduler does nothing (CyclicLR exp_range: it is "
-                 "triangular)",
-    "duplicate-milestones": "a milestone listed twice (MultiStepLR: gamma twice; "
-                            "SequentialLR: a scheduler never runs)",
-    "unsorted-milestones": "milestones out of order (harmless for MultiStepLR, "
-                           "not for SequentialLR)",
-    "milestone-past-end": "MultiStepLR milestones the run never reaches",
-    "scheduler-never-runs": "a SequentialLR child never runs (milestone 0 or past the end)",
-    "momentum-overwritten": "cycle_momentum replaces the optimizer's momentum or beta1",
-    "min-lr-floor": "ReduceLROnPlateau cuts have no effect: the lr is at min_lr",
-    "eps-skips-cut": "ReduceLROnPlateau skips a cut smaller than eps",
-    "torch-warning": "torch warned during the run",
-}
+__all__ = ["CODES", "ERROR", "INFO", "WARNING", "Finding", "Report", "Run", "Span", "check_spec",
+           "exit_code", "findings"]
 
 
 @dataclass
@@ -178,43 +150,6 @@ def exit_code(reports: Iterable[Report]) -> int:
     return 1 if any(r.has_errors for r in reports) else 0
 
 
-def render_reports(reports: list[Report], fmt: str, console: Console) -> None:
-    """Print ``reports``: ``"text"`` one line per finding, ``"json"`` a list of report dicts.
-
-    JSON goes to ``console.file`` unwrapped and unstyled, so it parses as written.
-    """
-    if fmt == "json":
-        console.file.write(json.dumps([r.to_dict() for r in reports], indent=2) + "\n")
-        console.file.flush()
-        return
-    if fmt != "text":
-        raise ValueError(f"unknown format {fmt!r}; expected 'text' or 'json'")
-    from rich.markup import escape
-
-    styles = {ERROR: "bold red", WARNING: "yellow", INFO: "cyan"}
-    for report in reports:
-        name = escape(report.name)
-        if not report.findings:
-            console.print(f"[green]ok     [/] {name}: no problems found",
-                          soft_wrap=True, highlight=False)
-        for f in report.findings:
-            where = f" step {f.step}" if f.step is not None else ""
-            param = f" {escape(f.param)}:" if f.param else ""
-            fix = f" [dim]fix: {escape(f.fix)}[/]" if f.fix else ""
-            console.print(
-                f"[{styles[f.severity]}]{f.severity:<7}[/] {name}{where}{param} "
-                f"{escape(f.message)}{fix}",
-                soft_wrap=True,
-                highlight=False,
-            )
-    if not reports:  # every spec was refused, each with its own error line
-        return
-    totals = [sum(r.count(s) for r in reports) for s in SEVERITIES]
-    parts = [f"{n} {s}{'' if n == 1 else 's'}" for n, s in zip(totals, SEVERITIES, strict=True)]
-    specs = f"{len(reports)} spec{'' if len(reports) == 1 else 's'}"
-    console.print(f"checked {specs}: {', '.join(parts)}", soft_wrap=True, highlight=False)
-
-
 # ------------------------------------------------------------------------------ crashes
 
 def _crash_row(exc: RunError) -> int:
@@ -260,183 +195,11 @@ def _stepper(exc: RunError) -> str:
 # ---------------------------------------------------------------- where schedulers run
 
 
-@dataclass(frozen=True)
-class Span:
-    """Where one scheduler of the tree runs, in scheduler steps (``last_epoch`` values).
-
-    ``start`` is the top scheduler's step at which this one's own step 0 is, ``length``
-    how many steps it runs in the run, ``to_end`` whether it runs to the end of the run
-    (rather than being replaced at a SequentialLR milestone), ``direct`` whether the lr
-    is this scheduler's own (no ChainedScheduler mixes in other factors).
-    """
-
-    node: SchedulerSpec
-    start: int
-    length: int
-    to_end: bool
-    direct: bool
-
-
-_Span = Span
-
-
-@dataclass(frozen=True)
-class Run:
-    """What a scheduler's own pitfall hooks (``Scheduler.pitfalls`` in
-    :mod:`lrviz.schedulers`) see of the run: the spec, the trace (None after an early
-    crash), and the helpers that place a scheduler's own steps on rows."""
-
-    spec: Spec
-    trace: Trace | None
-
-    @property
-    def every(self) -> int:
-        """Rows per scheduler step."""
-        return _every(self.spec)
-
-    def row(self, span: _SpanLike, local: int) -> int | None:
-        """The first row at which ``span``'s scheduler is at its own step ``local``."""
-        return _row(self.spec, span, local)
-
-    def rows(self, span: _SpanLike) -> tuple[int, int]:
-        """The rows ``span`` covers, as a half-open range."""
-        return _rows(self.spec, span)
-
-    def initial_lrs(self) -> list[float]:
-        """Each param group's lr before any scheduler touches it."""
-        return _initial_lrs(self.spec)
-
-    def first_rise(self, lo: int, hi: int) -> int | None:
-        """The first row in ``lo..hi`` whose lr is above the row before it, in any group."""
-        assert self.trace is not None
-        return _first_rise(self.trace.lrs, lo, hi)
-
-    @staticmethod
-    def finding(severity: str, code: str, message: str, step: int | None = None,
-                param: str | None = None, fix: str | None = None) -> Finding:
-        return Finding(severity, code, message, step, param, fix)
-
-    @staticmethod
-    def join(path: str, key: str) -> str:
-        """A parameter's key path."""
-        return _join(path, key)
-
-    @staticmethod
-    def num(x: float) -> str:
-        """A number in a finding."""
-        return _num(x)
-
-    def ramp(self, span: _SpanLike, key: str, iters: int, warmup: bool,
-             what: str) -> Iterator[Finding]:
-        """A warmup (``warmup``) or decay of ``iters`` steps, set by ``key`` and described
-        by ``what``, that outlasts the steps it gets or is cut short by a milestone."""
-        spec, node = self.spec, span.node
-        has = f"has {span.length} scheduler steps"
-        param = _join(node.path, key)
-        if warmup and span.to_end and iters >= span.length and iters > 0:
-            yield Finding(
-                WARNING, "warmup-never-ends",
-                f"{what}, but the run {has}: it never trains at the full lr",
-                None, param, f"set {key} below {span.length}, or run longer",
-            )
-        elif warmup and not span.to_end and iters > span.length:
-            handover = (span.start + span.length) * _every(spec)
-            yield Finding(
-                WARNING, "warmup-never-ends",
-                f"{what}, but the next scheduler takes over after {span.length}: the warmup "
-                f"is cut short and the lr jumps at step {handover}",
-                handover if handover < spec.steps else None, param,
-                f"set {key} to {span.length}, the milestone that ends it",
-            )
-        elif not warmup and iters > span.length:
-            yield Finding(
-                INFO, "decay-unfinished",
-                f"{what}, but it {has}: it never reaches its end value",
-                None, param, f"set total_iters to {span.length} to finish the decay in the run",
-            )
-
-
 def _pitfalls(stage: str, spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     """Stage ``stage`` of the checks: each running scheduler's own pitfalls."""
     run = Run(spec, trace)
     for span in _running(spec):
         yield from span.node.info.pitfalls(stage, run, span)
-
-
-def _spans(spec: Spec) -> list[_Span]:
-    """Every scheduler of the spec with where it runs, depth first.
-
-    Children of a SequentialLR with unsorted milestones are left out: torch's bisect on
-    an unsorted list decides where they run (SequentialLR's own milestones check).
-    """
-    out: list[_Span] = []
-
-    def visit(node: SchedulerSpec, start: int, length: int, to_end: bool, direct: bool) -> None:
-        out.append(_Span(node, start, length, to_end, direct))
-        handovers = node.info.handovers(node.params)
-        if handovers is not None:  # its children run one after another
-            ms = list(handovers)
-            if ms != sorted(ms):
-                return
-            bounds: list[int | None] = [0, *ms, None]
-            for i, child in enumerate(node.children):
-                lo = min(bounds[i] or 0, length)
-                nxt = bounds[i + 1]
-                hi = length if nxt is None else min(nxt, length)
-                ends = to_end and (nxt is None or nxt >= length)
-                visit(child, start + lo, max(0, hi - lo), ends, direct)
-        else:
-            for child in node.children:
-                visit(child, start, length, to_end, False)
-
-    visit(spec.scheduler, 0, spec.scheduler_steps, True, True)
-    return out
-
-
-def _running(spec: Spec) -> list[_Span]:
-    """The spans of the schedulers that run at least one step."""
-    return [s for s in _spans(spec) if s.length > 0]
-
-
-def _every(spec: Spec) -> int:
-    return spec.steps_per_epoch if spec.interval == "epoch" else 1
-
-
-def _row(spec: Spec, span: _SpanLike, local: int) -> int | None:
-    """The first row at which ``span``'s scheduler is at its own step ``local``, if any."""
-    if local < 0 or (local >= span.length and not span.to_end):
-        return None
-    row = (span.start + local) * _every(spec)
-    return row if row < spec.steps else None
-
-
-def _rows(spec: Spec, span: _SpanLike) -> tuple[int, int]:
-    """The rows ``span`` covers, as a half-open range."""
-    every = _every(spec)
-    hi = spec.steps if span.to_end else min(spec.steps, (span.start + span.length) * every)
-    return min(spec.steps, span.start * every), hi
-
-
-def _initial_lrs(spec: Spec) -> list[float]:
-    """Each param group's lr before any scheduler touches it (torch's ``initial_lr``)."""
-    base = spec.optimizer.params.get("lr", 0.1)
-    groups = spec.optimizer.param_groups or ({},)
-    return [float(g.get("lr", base)) for g in groups]
-
-
-def _per_group(value: Any, groups: int = 1) -> list[float]:
-    """A per-group parameter as one float per group (a scalar is repeated)."""
-    if isinstance(value, (list, tuple)):
-        return [float(v) for v in value]
-    return [float(value)] * groups
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}"
-
-
-def _num(x: float) -> str:
-    return f"{x:.6g}"
 
 
 # ------------------------------------------------------------------------- the checks
@@ -609,7 +372,7 @@ def nested_composite(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
 
 
 def _against_alone(
-    spec: Spec, trace: Trace | None, child: SchedulerSpec, span: _Span
+    spec: Spec, trace: Trace | None, child: SchedulerSpec, span: Span
 ) -> tuple[int, str] | bool:
     """Where the trace leaves ``child`` built alone: ``(row, "...")``, ``False`` when it
     never does in this run, ``True`` when that cannot be told from the trace."""
@@ -746,17 +509,6 @@ def hf_past_training_steps(spec: Spec, trace: Trace | None) -> Iterator[Finding]
 def cosine(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     """Cosine rising after ``T_max``, cut short before it, or with ``eta_min`` too high."""
     return _pitfalls(ANNEALING, spec, trace)
-
-
-def _first_rise(lrs: np.ndarray, lo: int, hi: int) -> int | None:
-    """The first row in ``lo..hi`` whose lr is above the row before it, in any group."""
-    import numpy as np
-
-    lo = max(lo, 1)
-    if hi <= lo:
-        return None
-    up = np.flatnonzero((lrs[:, lo:hi] > lrs[:, lo - 1:hi - 1]).any(axis=0))
-    return lo + int(up[0]) if up.size else None
 
 
 @check

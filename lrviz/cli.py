@@ -404,7 +404,8 @@ def check(
 
         from lrviz import readers
         from lrviz.api import load_spec
-        from lrviz.check import check_spec, exit_code, render_reports
+        from lrviz.check import check_spec, exit_code
+        from lrviz.render.report import render_reports
 
         if format not in ("text", "json"):
             raise SpecError(f"expected text or json, got {format!r}", "--format")

@@ -36,6 +36,43 @@ class Finding:
         return dataclasses.asdict(self)
 
 
+# Every finding code the built-in checks produce, with what it means.
+CODES: dict[str, str] = {
+    "crash": "scheduler.step() raises, as it would in training (torch's own message)",
+    "onecycle-overstep": "OneCycleLR is stepped past its total steps and raises",
+    "lr-not-finite": "the lr becomes inf or NaN",
+    "lr-negative": "the lr becomes negative",
+    "lr-zero": "the lr is 0 at some steps (every step: error; the first or last one only: "
+               "info)",
+    "lr-collapses": "the lr falls below a millionth of its peak early and stays there: a "
+                    "decay far too fast (often one meant per epoch, stepped per batch)",
+    "ramp-of-zero-length": "LinearLR/ConstantLR with total_iters 0: torch holds the start "
+                           "factor for the whole run",
+    "nested-composite-early": "a composite first in SequentialLR runs one step ahead: torch "
+                              "steps the schedulers inside it once more when it is built",
+    "warmup-never-ends": "a LinearLR/ConstantLR warmup outlasts the run or is cut by a milestone",
+    "decay-unfinished": "a LinearLR/PolynomialLR decay outlasts the steps it gets",
+    "onecycle-unfinished": "OneCycleLR's cycle is longer than the steps it gets",
+    "cosine-rises": "CosineAnnealingLR runs past T_max, and the lr climbs back up",
+    "hf-past-training-steps": "a Hugging Face schedule runs past num_training_steps",
+    "cosine-unfinished": "T_max is longer than the steps the cosine gets",
+    "eta-min-above-lr": "eta_min is above a param group's initial lr",
+    "gamma-above-one": "gamma > 1 makes the lr (or CyclicLR's amplitude) grow",
+    "gamma-one": "gamma is 1, so the scheduler does nothing (CyclicLR exp_range: it is "
+                 "triangular)",
+    "duplicate-milestones": "a milestone listed twice (MultiStepLR: gamma twice; "
+                            "SequentialLR: a scheduler never runs)",
+    "unsorted-milestones": "milestones out of order (harmless for MultiStepLR, "
+                           "not for SequentialLR)",
+    "milestone-past-end": "MultiStepLR milestones the run never reaches",
+    "scheduler-never-runs": "a SequentialLR child never runs (milestone 0 or past the end)",
+    "momentum-overwritten": "cycle_momentum replaces the optimizer's momentum or beta1",
+    "min-lr-floor": "ReduceLROnPlateau cuts have no effect: the lr is at min_lr",
+    "eps-skips-cut": "ReduceLROnPlateau skips a cut smaller than eps",
+    "torch-warning": "torch warned during the run",
+}
+
+
 @dataclass(frozen=True)
 class PlateauStep:
     """One ``ReduceLROnPlateau.step(metric)`` call: what the scheduler saw and did."""

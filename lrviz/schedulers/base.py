@@ -41,6 +41,7 @@ PLATEAU_LENGTH = 300  # scheduler steps of a synthetic metric: room for a few cu
 Moment = tuple[int, str, str]
 
 ERROR, WARNING, INFO = "error", "warning", "info"  # severities of check's findings
+SEVERITIES = (ERROR, WARNING, INFO)  # most severe first
 
 # The stages of ``lrviz check`` that ask each running scheduler for its own pitfalls, in
 # the order check runs them (see :meth:`Scheduler.pitfalls`).
@@ -128,7 +129,7 @@ Finding = Any
 
 
 class Span(Protocol):
-    """Where one scheduler of the tree runs (``lrviz.check.Span``)."""
+    """Where one scheduler of the tree runs (``lrviz.spans.Span``)."""
 
     @property
     def node(self) -> Node: ...
@@ -147,7 +148,7 @@ class Span(Protocol):
 
 
 class Run(Protocol):
-    """What the pitfall hooks see of a run (``lrviz.check.Run``)."""
+    """What the pitfall hooks see of a run (``lrviz.spans.Run``)."""
 
     @property
     def spec(self) -> Any: ...
