@@ -3,7 +3,8 @@
 - :mod:`~lrviz.schedulers.base`: the record (:class:`~lrviz.schedulers.base.Scheduler`,
   its :class:`~lrviz.schedulers.base.Param` list) and the hooks every record answers:
   natural length, events, relations between parameters, pitfalls.
-- :mod:`~lrviz.schedulers.torch`: torch's own schedulers.
+- :mod:`~lrviz.schedulers.torch`: torch's own schedulers (their parameters; the classes
+  with their behaviour hooks in :mod:`~lrviz.schedulers.torch_records`).
 - :mod:`~lrviz.schedulers.hf`: Hugging Face schedules (``hf:NAME``).
 - :mod:`~lrviz.schedulers.custom`: a scheduler class of the user's own, read from its
   signature.
