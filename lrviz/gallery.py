@@ -210,12 +210,15 @@ def _refuse_foreign(outdir: Path, paths: list[Path]) -> None:
 
 def _written_before(outdir: Path) -> dict[str, str]:
     """File name -> digest of what the gallery in ``outdir`` wrote, from its manifest."""
+    from lrviz import inputs
+
     path = outdir / MANIFEST
-    if path.is_symlink() or not path.is_file():
+    if path.is_symlink():
         return {}
-    try:
-        old = json.loads(path.read_bytes()[: 16 << 20])
-    except ValueError:
+    try:  # read by the same rules as any file: regular, size-capped, never a FIFO
+        old = json.loads(inputs.read_text(path, what="gallery manifest", where=str(path),
+                                          limit=inputs.MAX_SPEC_BYTES))
+    except (SpecError, ValueError):
         return {}
     if not isinstance(old, dict) or "lrviz" not in old or not isinstance(old.get("specs"), dict):
         return {}
@@ -229,8 +232,9 @@ def _written_before(outdir: Path) -> dict[str, str]:
         if isinstance(item, dict) and isinstance(item.get("images"), dict):
             out.update({str(k): str(v) for k, v in item["images"].items()})
     readme = outdir / INDEX
-    if readme.is_file() and readme.read_bytes().startswith(b"# lrviz gallery\n"):
-        out[INDEX] = _digest(readme.read_bytes())
+    text = readme.read_bytes() if readme.is_file() and not readme.is_symlink() else b""
+    if text.startswith(b"# lrviz gallery\n"):
+        out[INDEX] = _digest(text)
     return out
 
 

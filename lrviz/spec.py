@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lrviz import catalog, inputs, keys
+from lrviz import catalog, keys
 
 TOP_KEYS = keys.names(keys.TOP)
 WARMUP_KEYS = keys.names(keys.WARMUP)
@@ -23,7 +23,6 @@ DEFAULT_OPTIMIZER: dict[str, Any] = {"type": "SGD", "lr": 0.1, "momentum": 0.9}
 # against a typo (an extra zero or two) filling memory at 8 bytes a value.
 MAX_STEPS = 50_000_000
 MAX_GROUPS = 1000  # param groups: each one is a row of every output
-MAX_SPEC_BYTES = inputs.MAX_SPEC_BYTES
 MAX_INT = 2**53  # larger integers lose their last digits as floats; no schedule needs them
 MAX_DEPTH = 32  # nesting of a spec's mappings and lists (composites of composites, ...)
 MAX_NAME, MAX_TITLE = keys.MAX_NAME, keys.MAX_TITLE
