@@ -80,15 +80,6 @@ def read_text(
                         where) from None
 
 
-def spec_roots(spec_file: str | Path | None, allowed: Sequence[str | Path] = ()) -> list[str]:
-    """The folders a spec may name files in: its own folder, the current folder, and
-    those the user allowed."""
-    roots = [os.getcwd(), *(os.fspath(p) for p in allowed)]
-    if spec_file is not None:
-        roots.insert(0, os.path.dirname(os.path.realpath(spec_file)))
-    return [os.path.realpath(r) for r in roots]
-
-
 def _within(real: str, root: str | Path) -> bool:
     root = os.path.realpath(root)
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)

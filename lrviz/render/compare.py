@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -108,12 +107,6 @@ def summary_markdown(summaries: Sequence[Summary]) -> str:
     lines.extend("| " + " | ".join(escape.markdown(cell) for cell in s.row()) + " |"
                  for s in summaries)
     return "\n".join(lines) + "\n"
-
-
-def wide_csv(traces: Sequence[Trace]) -> str:
-    buffer = io.BytesIO()
-    write_table_csv(buffer, wide_columns(list(traces)))
-    return buffer.getvalue().decode("utf-8")
 
 
 def write_comparison(

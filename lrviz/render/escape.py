@@ -3,7 +3,8 @@
 Names, titles, keys and column names come from specs, and specs come from pull
 requests. Each destination has its own dangerous characters: a spreadsheet runs a
 cell that starts with ``=``, Markdown and HTML take ``<script>`` and ``|`` as
-structure, a terminal takes ESC as a command, matplotlib takes ``$...$`` as math.
+structure, a terminal takes ESC as a command. (Matplotlib takes ``$...$`` as math:
+figures turn that off while they are built, ``render.figure.literal_text``.)
 """
 
 from __future__ import annotations
@@ -50,8 +51,3 @@ def code_fence(text: str) -> str:
     """A fence of backticks longer than any run inside ``text``, so it cannot be closed early."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
-
-
-def mathtext(text: str) -> str:
-    """Text for matplotlib: ``$`` is literal, never the start of math."""
-    return one_line(text).replace("$", r"\$")
