@@ -279,6 +279,8 @@ def _count(n: int, noun: str) -> str:
 
 def _loop(spec: Spec, warmup: str | None) -> list[str]:
     """The training loop of README "What a row means", as comments."""
+    if not spec.plan.plain:
+        return _framework_loop(spec)
     after = ["scheduler.step()"]
     if spec.scheduler.info.takes_metric:
         after = [f"val_loss = validate()  # lrviz fed {_metric_source(spec)}",
@@ -303,6 +305,20 @@ def _loop(spec: Spec, warmup: str | None) -> list[str]:
         "#         train_step(batch)  # forward, backward",
         "#         optimizer.step()",
         *(f"#     {line}" for line in after),
+    ]
+
+
+def _framework_loop(spec: Spec) -> list[str]:
+    """A framework's loop, as comments: what lrviz counted, in the plan's own notes."""
+    from lrviz.loop import RULES
+
+    plan = spec.plan
+    title = RULES[plan.framework].title
+    return [
+        f"# The training loop lrviz simulated: {title}'s, "
+        f"{_count(spec.steps, 'optimizer step')} and "
+        f"{_count(plan.scheduler_steps, 'scheduler.step() call')}:",
+        *(f"# - {note}" for note in plan.notes),
     ]
 
 
