@@ -21,7 +21,7 @@ from lrviz.runs.model import LoggedRun
 # `lr-SGD-1`, mmengine `lr`, and the `train/lr` people write by hand.
 _LR_NAME = re.compile(
     r"(?:(?:train|trainer|training|optim|optimizer)[/_.])?(?:learning_rate|lr)"
-    r"(?:-[A-Za-z0-9_.]+)?(?:/pg\d+)?", re.IGNORECASE)
+    r"(?:-[A-Za-z0-9_.]+)*(?:/pg\d+)?", re.IGNORECASE)
 _NOT_LR = re.compile(r"momentum|beta|weight_decay|__min|__max", re.IGNORECASE)
 _GROUP = re.compile(r"/pg(\d+)$")
 SHOWN = 8  # candidates an error lists at most

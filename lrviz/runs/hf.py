@@ -44,7 +44,7 @@ def read(path: Path, data: bytes | None, options: Options) -> LoggedRun:
     if not isinstance(history, list):
         raise SpecError("no log_history list; expected " + DESCRIPTION, source)
     entries = [e for e in history if isinstance(e, dict)]
-    names = sorted({k for e in entries for k, v in e.items() if _is_number(v) and k != "step"})
+    names = sorted({k for e in entries for k in e if k not in ("step", "epoch")})
     tag = pick_tag(names, options.tag, source, "key")
     steps, values = [], []
     for i, entry in enumerate(entries):
@@ -66,9 +66,9 @@ def _series(entries: list[dict[str, Any]], names: list[str], tag: str, source: s
     """The other logged scalars (``loss``, ``eval_loss``), for ``--metric-from``."""
     import numpy as np
 
-    out = {}
+    out: dict[str, Any] = {}
     for name in names:
-        if name == tag:
+        if name == tag or len(out) >= 100:
             continue
         pairs = [(e.get("step"), e[name]) for e in entries if _is_number(e.get(name))]
         pairs = [(s, v) for s, v in pairs if isinstance(s, int)]
