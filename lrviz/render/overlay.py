@@ -122,7 +122,8 @@ def _overlay(comparisons: Sequence[Comparison]) -> Figure:
         many = len(c.run) > _MAX_POINTS
         style = {"linewidth": 0.9} if many else {"marker": "o", "markersize": 3,
                                                   "linewidth": 0.8}
-        label = f"{escape.one_line(Path(c.run.source).name or c.run.source)}: {c.verdict.kind}"
+        parts = Path(c.run.source).parts[-2:]  # metrics.csv alone would not say which run
+        label = f"{escape.one_line('/'.join(parts) or c.run.source)}: {c.verdict.kind}"
         top.plot(rows, c.run.lr, color=color, label=label, **style)
         bottom.plot(rows, _difference(c), color=color, **style)
         steps = max(steps, int(c.rows.max()) + 1)
