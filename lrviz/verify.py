@@ -8,12 +8,12 @@ Values are compared exactly, except that event files hold float32 (the plan is r
 float32 first) and decimal-text formats get a relative tolerance of :data:`TEXT_TOLERANCE`,
 far below any difference a schedule makes, for writers that print fewer than 17 digits.
 
-When the log does not follow, the diagnosis is the first of SPEC section 11's list that
-explains every logged value: shifted by one step (the lr after ``scheduler.step()``), runs N
-times fast (``log[k] == plan[N*k + j]``: the scheduler steps N times per optimizer step),
-restarts at step K (from K on the log repeats the plan from row 0, or the plan's first lr
-comes back: a resume rebuilt the scheduler or restored it alone), scaled by a constant (a
-different base lr); else "differs from step K".
+When the log does not follow, the diagnosis is the first of the README's list ("Is my run
+following the schedule?") that explains every logged value: shifted by one step (the lr
+after ``scheduler.step()``), runs N times fast (``log[k] == plan[N*k + j]``: the scheduler
+steps N times per optimizer step), restarts at step K (from K on the log repeats the plan
+from row 0, or the plan's first lr comes back: a resume rebuilt the scheduler or restored it
+alone), scaled by a constant (a different base lr); else "differs from step K".
 """
 
 from __future__ import annotations
