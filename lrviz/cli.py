@@ -384,6 +384,62 @@ def _print_summary(summaries: list[Summary]) -> None:
 
 
 @app.command(cls=_Command, context_settings=HELP)
+def verify(
+    spec: Annotated[str, typer.Argument(help="The spec the run was meant to follow.",
+                                        show_default=False, metavar="SPEC")],
+    runs: Annotated[list[str], typer.Argument(
+        help="Logs of runs: trainer_state.json, metrics.csv, event files, mlflow.db, "
+        "mlruns/, scalars.json, a CSV/JSONL table, or the folder holding one.",
+        show_default=False, metavar="RUN")],
+    output: Annotated[list[Path] | None, typer.Option(
+        "-o", "--output", metavar="FILE", help="File to write, by suffix: .png .svg .pdf "
+        "(plan, logs and their difference), .csv .json (both lr side by side); repeatable.",
+        show_default=False)] = None,
+    tag: Annotated[str | None, typer.Option(
+        metavar="NAME", help="The lr's tag, key or column in the logs (default: found by "
+        "the frameworks' own names).", show_default=False)] = None,
+    step_column: Annotated[str | None, typer.Option(
+        metavar="NAME", help="The step column of a CSV/JSONL table.",
+        show_default=False)] = None,
+    lr_column: Annotated[str | None, typer.Option(
+        metavar="NAME", help="The lr column of a CSV/JSONL table.", show_default=False)] = None,
+    from_: FromFormat = None,
+    allow_import: AllowImport = False,
+    allow_path: AllowPath = None,
+    debug: Debug = False,
+) -> None:
+    """Did a run follow the plan? Hold the lr it logged against the simulation.
+
+    One line per run: it follows, or the diagnosis (shifted by one step, runs N times fast,
+    restarts at step K, scaled by a constant, differs from step K) with the first step that
+    differs. Exit 0 when every run follows, 1 when one does not, 2 when an input cannot be read.
+    """
+    with _boundary(debug):
+        from lrviz.api import load_spec
+        from lrviz.render import overlay
+        from lrviz.render.escape import terminal
+        from lrviz.runs import Options, read_run
+        from lrviz.verify import verify as hold
+
+        outputs = output or []
+        overlay.check_outputs(outputs)
+        plan = load_spec(spec, from_=from_, allow_import=allow_import,
+                         allow_paths=tuple(allow_path or ()))
+        options = Options(tag, step_column, lr_column, tuple(allow_path or ()))
+        logged = [read_run(run, options) for run in runs]  # all readable, or nothing runs
+        _lean_torch()
+        for note in plan.notes:
+            _say("note", note)
+        comparisons = hold(plan, logged)
+        for comparison in comparisons:
+            typer.echo(terminal(comparison.line()))
+        for path in overlay.write_outputs(comparisons, outputs):
+            typer.echo(str(path))
+        if not all(c.follows for c in comparisons):
+            raise typer.Exit(1)
+
+
+@app.command(cls=_Command, context_settings=HELP)
 def check(
     specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False,
                                                 metavar="SPEC.yaml")],

@@ -24,6 +24,8 @@ from lrviz.errors import SpecError
 
 MAX_SPEC_BYTES = 1 << 20  # a spec; long metric logs belong in a metric file
 MAX_DATA_BYTES = 64 << 20  # a metric file: about four million logged values
+MAX_RUN_BYTES = 256 << 20  # a logged run's file: some millions of steps of several scalars
+MAX_STORE_BYTES = 1 << 30  # an MLflow SQLite store, which SQLite reads by pages
 
 
 def read_text(
@@ -40,9 +42,60 @@ def read_text(
     key or flag that named it, ``roots`` the folders it must resolve under (None: any).
     Every problem is a one-line :class:`SpecError` that never quotes the file.
     """
-    path = Path(path)
+    data = read_bytes(path, what=what, where=where, limit=limit, roots=roots)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"the {what}{_named(path, where)} is not UTF-8 text (byte "
+                        f"{exc.start})", where) from None
+
+
+def read_bytes(
+    path: str | Path,
+    *,
+    what: str,
+    where: str,
+    limit: int,
+    roots: Sequence[str | Path] | None = None,
+) -> bytes:
+    """The bytes of the file at ``path`` (a binary log), by the same rules as :func:`read_text`."""
+    fd, named = _open(path, what, where, limit, roots)
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # it grew while being read
+        raise SpecError(f"the {what}{named} is over {size_text(limit)}", where)
+    return data
+
+
+def checked_path(
+    path: str | Path,
+    *,
+    what: str,
+    where: str,
+    limit: int,
+    roots: Sequence[str | Path] | None = None,
+) -> str:
+    """The resolved path of a file another library will open (an SQLite store), after the
+    same checks as :func:`read_text`: under ``roots``, a regular file, at most ``limit``."""
+    fd, _ = _open(path, what, where, limit, roots)
+    os.close(fd)
+    return os.path.realpath(path)
+
+
+def _named(path: str | Path, where: str) -> str:
     # The path is named in messages unless the place of the error already is the path.
-    named = f" {path}" if where != str(path) else ""
+    return f" {path}" if where != str(path) else ""
+
+
+def _open(
+    path: str | Path, what: str, where: str, limit: int, roots: Sequence[str | Path] | None
+) -> tuple[int, str]:
+    """An open descriptor on the regular file ``path``, checked by the rules above."""
+    path = Path(path)
+    named = _named(path, where)
     try:
         real = os.path.realpath(path)
         if roots is not None and not any(_within(real, root) for root in roots):
@@ -67,17 +120,10 @@ def read_text(
         if info.st_size > limit:
             raise SpecError(f"the {what}{named} has {size_text(info.st_size)}; expected at most "
                             f"{size_text(limit)}", where)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(limit + 1)
-    finally:
+    except BaseException:
         os.close(fd)
-    if len(data) > limit:  # it grew while being read
-        raise SpecError(f"the {what}{named} is over {size_text(limit)}", where)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"the {what}{named} is not UTF-8 text (byte {exc.start})",
-                        where) from None
+        raise
+    return fd, named
 
 
 def _within(real: str, root: str | Path) -> bool:

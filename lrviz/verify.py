@@ -1,0 +1,211 @@
+"""Did a run follow the plan? The logged lr aligned with the simulation, and a diagnosis.
+
+The plan is :func:`lrviz.api.simulate` of the spec: row k is the lr optimizer step k used.
+A logged step becomes a plan row by the framework's counting (``LoggedRun.first_step``:
+HF and mmengine log step N for row N-1, Lightning step k for row k; unknown: both tried).
+
+Values are compared exactly, except that event files hold float32 (the plan is rounded to
+float32 first) and decimal-text formats get a relative tolerance of :data:`TEXT_TOLERANCE`,
+far below any difference a schedule makes, for writers that print fewer than 17 digits.
+
+When the log does not follow, the diagnosis is the first of the README's list ("Is my run
+following the schedule?") that explains every logged value: shifted by one step (the lr
+after ``scheduler.step()``), runs N times fast (``log[k] == plan[N*k + j]``: the scheduler
+steps N times per optimizer step), restarts at step K (from K on the log repeats the plan
+from row 0, or the plan's first lr comes back: a resume rebuilt the scheduler or restored it
+alone), scaled by a constant (a different base lr); else "differs from step K".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lrviz.runs.model import LoggedRun
+
+if TYPE_CHECKING:
+    from lrviz.spec import Spec
+
+TEXT_TOLERANCE = 1e-12  # relative, for decimal text only
+SCALE_TOLERANCE = 1e-6  # relative spread of log/plan that still counts as one constant
+MAX_SPEED = 64  # the fastest "runs N times fast" looked for
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The diagnosis of one run, in words and in numbers."""
+
+    kind: str  # follows | longer | shifted | fast | restarts | scaled | differs
+    message: str  # the plain-language diagnosis
+    first: int | None = None  # index into the aligned points of the first difference
+    factor: float | None = None  # fast: N; scaled: the constant
+    at: int | None = None  # restarts: the plan row K where the restart happened
+
+    @property
+    def follows(self) -> bool:
+        return self.kind == "follows"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One run held against the plan: each logged point, its plan row and both values."""
+
+    run: LoggedRun
+    plan: np.ndarray  # the plan's lr for the compared param group, every row
+    name: str  # the spec's name
+    rows: np.ndarray  # plan row of each logged point (may fall outside the plan)
+    planned: np.ndarray  # the plan's lr at each row, NaN outside the plan
+    equal: np.ndarray  # bool per point
+    verdict: Verdict
+    first_step: int  # the logged step that is plan row 0, as chosen
+
+    @property
+    def follows(self) -> bool:
+        return self.verdict.follows
+
+    def line(self) -> str:
+        """One plain-language line: the run, the verdict and the first difference."""
+        first = self.verdict.first
+        text = f"{self.run.source}: {self.verdict.message}"
+        if first is not None:
+            planned = self.planned[first]
+            shown = "none (past the plan's end)" if np.isnan(planned) else _value(planned)
+            text += (f"; first difference at logged step {self.run.steps[first]} (plan step "
+                     f"{self.rows[first]}): logged {_value(self.run.lr[first])}, plan {shown}")
+        return text
+
+
+def verify(spec: Spec, runs: Sequence[LoggedRun]) -> list[Comparison]:
+    """Simulate ``spec`` once and hold every run against it."""
+    from lrviz.api import simulate
+
+    trace = simulate(spec)
+    return [compare(trace.lrs[min(run.group, trace.groups - 1)], run, spec.name)
+            for run in runs]
+
+
+def compare(plan: np.ndarray, run: LoggedRun, name: str = "plan") -> Comparison:
+    """Align ``run`` with ``plan`` (one lr per row) the framework's way and diagnose it."""
+    plan = np.asarray(plan, dtype=np.float64)
+    choices = [run.first_step] if run.first_step is not None else [0, 1]
+    tried = [_compare_at(plan, run, name, first) for first in choices]
+    return next((c for c in tried if c.follows), tried[0])
+
+
+def _compare_at(plan: np.ndarray, run: LoggedRun, name: str, first_step: int) -> Comparison:
+    rows = run.steps - first_step
+    inside = (rows >= 0) & (rows < plan.size)
+    planned = np.full(rows.shape, np.nan)
+    planned[inside] = plan[rows[inside]]
+    equal = np.zeros(rows.shape, dtype=bool)
+    equal[inside] = _same(run, run.lr[inside], planned[inside])
+    verdict = _diagnose(plan, run, rows, inside, equal, first_step)
+    return Comparison(run, plan, name, rows, planned, equal, verdict, first_step)
+
+
+def _same(run: LoggedRun, logged: np.ndarray, planned: np.ndarray) -> np.ndarray:
+    """Whether each logged value is the planned one, as the format can store it."""
+    if run.float32:
+        return planned.astype(np.float32).astype(np.float64) == logged
+    if run.decimal:
+        scale = np.maximum(np.abs(logged), np.abs(planned))
+        return np.abs(logged - planned) <= TEXT_TOLERANCE * scale
+    return planned == logged
+
+
+def _matches(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, points: np.ndarray
+             ) -> tuple[bool, int]:
+    """Whether the logged ``points`` equal the plan at ``rows`` (rows inside the plan only),
+    and how many could be checked."""
+    usable = (rows >= 0) & (rows < plan.size)
+    chosen = points[usable]
+    if chosen.size == 0:
+        return False, 0
+    same = _same(run, run.lr[chosen], plan[rows[usable]])
+    return bool(same.all()), int(chosen.size)
+
+
+def _diagnose(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.ndarray,
+              equal: np.ndarray, first_step: int) -> Verdict:
+    n = plan.size
+    counting = " (steps counted from 1)" if run.first_step is None and first_step == 1 else ""
+    if equal[inside].all() and inside.any():
+        if inside.all():
+            note = (f"; the log ends at plan step {rows[-1]} of {n - 1}"
+                    if rows[-1] < n - 1 else "")
+            float32 = " (as float32)" if run.float32 else ""
+            return Verdict("follows", f"follows the plan{counting}: {len(run)} logged lr values"
+                           f"{float32}, steps {run.steps[0]}..{run.steps[-1]}{note}")
+        first = int(np.flatnonzero(~inside)[0])
+        return Verdict("longer", f"follows the plan as far as it goes, but logs steps outside "
+                       f"its {n} steps (the run is longer than the plan)", first)
+    first = int(np.flatnonzero(inside & ~equal)[0]) if (inside & ~equal).any() else \
+        int(np.flatnonzero(~inside)[0])
+    every = np.arange(len(run))
+    ok, checked = _matches(plan, run, rows + 1, every)
+    if ok and checked >= 2:
+        return Verdict("shifted", "shifted by one step: each logged lr is the next step's "
+                       "(read after scheduler.step(), as transformers < 4.51 and torchtune "
+                       "log it)", first)
+    ahead = rows >= 1
+    for speed in range(2, MAX_SPEED + 1):
+        for lag in range(speed):
+            ok, checked = _matches(plan, run, rows[ahead] * speed + lag, every[ahead])
+            if ok and checked >= 2:
+                at = f"{speed}k" + (f"+{lag}" if lag else "")
+                return Verdict("fast", f"runs {speed} times fast: step k uses the plan's step "
+                               f"{at}; the scheduler steps {speed} times per optimizer step "
+                               f"(stepped per micro-batch, or by accelerate in {speed} "
+                               "processes)", first, float(speed))
+    restart = _restart(plan, run, rows, first)
+    if restart is not None:
+        return restart
+    scale = _scale(plan, run, rows, inside)
+    if scale is not None:
+        return Verdict("scaled", f"scaled by a constant: the log is {scale:.6g} times the plan "
+                       "(a different base lr?)", first, scale)
+    return Verdict("differs", f"differs from plan step {rows[first]} on", first)
+
+
+def _restart(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, first: int) -> Verdict | None:
+    """Restarts at K: the log follows until K, then repeats the plan from row 0, or (a
+    scheduler restored alone, with a fresh optimizer) goes back to the plan's first lr."""
+    if first == 0 or rows[first] <= 0:
+        return None
+    later = np.arange(first, len(run))
+    low = max(int(rows[first - 1]) + 1, 1)
+    for at in range(low, int(rows[first]) + 1):
+        ok, checked = _matches(plan, run, rows[later] - at, later)
+        if ok and checked == later.size:
+            return Verdict("restarts", f"restarts at plan step {at}: from there it repeats "
+                           "the plan from step 0 (a resume rebuilt the scheduler)", first,
+                           at=at)
+    if _same(run, run.lr[first:first + 1], plan[:1]).all():
+        return Verdict("restarts", f"restarts at plan step {rows[first]}: the lr goes back to "
+                       "the plan's initial lr there (a resume restored the scheduler without "
+                       "the optimizer, or rebuilt it)", first, at=int(rows[first]))
+    return None
+
+
+def _scale(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.ndarray
+           ) -> float | None:
+    """The constant c with log == c * plan at every point, if there is one (and c != 1)."""
+    planned = plan[rows[inside]]
+    logged = run.lr[inside]
+    zero = planned == 0
+    if (logged[zero] != 0).any() or zero.all() or not inside.all():
+        return None
+    ratio = logged[~zero] / planned[~zero]
+    factor = float(np.median(ratio))
+    if factor <= 0 or abs(factor - 1) <= SCALE_TOLERANCE:
+        return None
+    if np.abs(ratio / factor - 1).max() > SCALE_TOLERANCE:
+        return None
+    return factor
+
+
+def _value(value: float) -> str:
+    return repr(float(value))

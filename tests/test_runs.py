@@ -1,0 +1,212 @@
+"""The run readers: each format on the logs the frameworks wrote (tests/runs_data) and on
+small hand-made files, and every hostile log refused in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lrviz.errors import SpecError
+from lrviz.runs import Options, read_run, tensorboard
+from lrviz.runs.common import is_lr_name
+
+DATA = Path(__file__).parent / "runs_data"
+
+
+@pytest.mark.parametrize(("run", "fmt", "tag", "count", "first"), [
+    ("hf_follows", "hf", "learning_rate", 16, 2),
+    ("hf_follows/trainer_state.json", "hf", "learning_rate", 16, 2),
+    ("lightning_follows", "lightning", "lr-SGD", 32, 0),
+    ("lightning_follows/metrics.csv", "lightning", "lr-SGD", 32, 0),
+    ("tb_follows", "tensorboard", "lr", 40, 0),
+    ("mlflow_db", "mlflow", "lr", 40, 0),
+    ("mlflow_db/mlflow.db", "mlflow", "lr", 40, 0),
+    ("mlruns", "mlflow", "lr", 40, 0),
+])
+def test_framework_logs_are_read(run: str, fmt: str, tag: str, count: int, first: int) -> None:
+    logged = read_run(DATA / run)
+    assert (logged.format, logged.tag, len(logged), int(logged.steps[0])) == \
+        (fmt, tag, count, first)
+    assert logged.steps.dtype == np.int64 and logged.lr.dtype == np.float64
+    assert logged.float32 == (fmt == "tensorboard")
+    assert logged.lr[0] == (np.float32(0.1).item() if logged.float32 else 0.1) or fmt == "hf"
+
+
+def test_lightning_keeps_one_row_per_optimizer_step_the_last_micro_batch() -> None:
+    run = read_run(DATA / "lightning_micro")
+    assert run.steps.tolist() == list(range(32))
+    # metrics.csv logs step 0 twice (0.1, then the lr after the first micro-batch's step)
+    assert run.lr[0] == 0.0998458666866564
+
+
+@pytest.mark.parametrize("name", ["learning_rate", "train/learning_rate", "lr", "lr-AdamW",
+                                  "lr-AdamW/pg2", "lr-SGD-1", "train/lr", "run-3 - lr"])
+def test_lr_names(name: str) -> None:
+    assert is_lr_name(name)
+
+
+@pytest.mark.parametrize("name", ["loss", "lr-AdamW-momentum", "train/learning_rate__MIN",
+                                  "grad_norm", "lrx"])
+def test_not_lr_names(name: str) -> None:
+    assert not is_lr_name(name)
+
+
+def _write(path: Path, text: str | bytes) -> Path:
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def test_a_wandb_export_and_its_columns(tmp_path: Path) -> None:
+    table = _write(tmp_path / "export.csv", "Step,run-1 - train/learning_rate,"
+                   "run-1 - train/learning_rate__MIN\n1,0.1,0.1\n2,0.05,0.05\n")
+    run = read_run(table)
+    assert (run.format, run.tag, run.steps.tolist(), run.first_step) == \
+        ("table", "run-1 - train/learning_rate", [1, 2], None)
+    mine = _write(tmp_path / "mine.jsonl", '{"it": 0, "x": 0.1}\n{"it": 1, "x": 0.2}\n')
+    run = read_run(mine, Options(step_column="it", lr_column="x"))
+    assert run.lr.tolist() == [0.1, 0.2]
+
+
+def test_mmengine_scalars(tmp_path: Path) -> None:
+    work = tmp_path / "work" / "20240101_000000" / "vis_data"
+    work.mkdir(parents=True)
+    _write(work / "scalars.json", '{"lr": 0.1, "data_time": 0.0, "loss": 1.0, "time": 0.1, '
+           '"iter": 1, "memory": 1, "step": 1}\n{"lr": 0.09, "iter": 2, "step": 2}\n'
+           '{"accuracy/top1": 1.0, "step": 1}\n')
+    run = read_run(tmp_path / "work")
+    assert (run.format, run.first_step, run.lr.tolist()) == ("mmengine", 1, [0.1, 0.09])
+
+
+def _record(data: bytes) -> bytes:
+    length = struct.pack("<Q", len(data))
+    crc = tensorboard._masked_crc
+    return length + struct.pack("<I", crc(length)) + data + struct.pack("<I", crc(data))
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def _scalar(tag: str, step: int, value: float, tensor: bool = False) -> bytes:
+    if tensor:  # tf.summary's way: a float tensor, tensor_content
+        proto = bytes([0x08, 1]) + _field(4, struct.pack("<f", value))
+        content = _field(1, tag.encode()) + _field(8, proto)
+    else:
+        content = _field(1, tag.encode()) + b"\x15" + struct.pack("<f", value)
+    return (b"\x09" + struct.pack("<d", 1.5) + bytes([0x10, step])
+            + _field(5, _field(1, content)))
+
+
+def test_event_files_by_our_own_reader(tmp_path: Path) -> None:
+    events = b"".join(_record(r) for r in [
+        b"\x09" + struct.pack("<d", 1.0) + _field(3, b"brain.Event:2"),
+        _scalar("train/learning_rate", 1, 0.1), _scalar("train/loss", 1, 2.0),
+        _scalar("train/learning_rate", 2, 0.05, tensor=True)])
+    path = _write(tmp_path / "events.out.tfevents.1.host", events)
+    run = read_run(path)
+    assert (run.tag, run.steps.tolist(), run.lr.tolist(), run.float32) == \
+        ("train/learning_rate", [1, 2], [np.float32(0.1).item(), np.float32(0.05).item()], True)
+    assert read_run(path, Options(tag="train/loss")).lr.tolist() == [2.0]
+
+
+def test_event_files_the_crc_of_a_known_record() -> None:
+    # CRC-32C of "123456789" is 0xE3069283 (the check value of the Castagnoli polynomial)
+    raw = tensorboard._crcs(np.frombuffer(b"123456789", np.uint8), np.array([0]), 9)[0]
+    unmasked = ((int(raw) - 0xA282EAD8) & 0xFFFFFFFF)
+    assert ((unmasked << 15) | (unmasked >> 17)) & 0xFFFFFFFF == 0xE3069283
+
+
+# --- hostile and broken logs: one line, naming the file ------------------------------------
+
+def _refused(path: Path, options: Options | None = None) -> str:
+    with pytest.raises(SpecError) as caught:
+        read_run(path, options)
+    message = str(caught.value)
+    assert "\n" not in message and path.name in message
+    return message
+
+
+def test_truncated_and_corrupt_event_files(tmp_path: Path) -> None:
+    good = (DATA / "tb_follows" / "events.out.tfevents.1700000000.host.1.0").read_bytes()
+    cut = _write(tmp_path / "events.out.tfevents.cut", good[:-7])
+    assert "truncated at byte" in _refused(cut)
+    flipped = bytearray(good)
+    flipped[200] ^= 0x40
+    bad = _write(tmp_path / "events.out.tfevents.bad", bytes(flipped))
+    assert "checksum" in _refused(bad)
+    garbage = _write(tmp_path / "events.out.tfevents.zero", b"\xff" * 64)
+    assert "expected a TensorBoard event file" in _refused(garbage)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('{"log_history": [{"learning_rate": NaN, "step": 1}]}', "expected a finite number"),
+    ('{"log_history": [{"learning_rate": 0.1, "step": -3}]}', "is negative"),
+    ('{"log_history": [{"learning_rate": 0.1, "step": 2}, {"learning_rate": 0.2, "step": 2}]}',
+     "logged twice with different lr"),
+    ('{"log_history": [{"learning_rate": 0.1, "step": 2}, {"learning_rate": 0.1, "step": 1}]}',
+     "the steps go back from 2 to 1"),
+    ('{"log_history": [{"learning_rate": 0.1, "step": "x"}]}', "expected a whole step number"),
+    ('{"log_history": [{"loss": 1.0, "step": 1}]}', "no learning-rate key found"),
+    ('{"log_history": [{"lr": 1.0, "learning_rate": 1.0, "step": 1}]}',
+     "several learning-rate keys"),
+    ('{"log_history": [', "not valid JSON"),
+])
+def test_bad_trainer_states(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in _refused(_write(tmp_path / "trainer_state.json", text))
+
+
+def test_a_missing_tag_lists_at_most_eight_escaped_candidates(tmp_path: Path) -> None:
+    keys = {f"m{i}\x1b[31m": 1.0 for i in range(12)}
+    path = _write(tmp_path / "trainer_state.json",
+                  json.dumps({"log_history": [{**keys, "step": 1}]}))
+    message = _refused(path, Options(tag="lr"))
+    assert "\x1b" not in message and "and 4 more" in message
+
+
+def test_not_utf8_and_unknown_files(tmp_path: Path) -> None:
+    assert "not UTF-8" in _refused(_write(tmp_path / "metrics.csv", b"step,lr\n0,\xff\n"))
+    assert "not a run log lrviz reads" in _refused(_write(tmp_path / "x.bin", b"\x00\x01"))
+
+
+def test_fifo_and_over_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fifo = tmp_path / "trainer_state.json"
+    os.mkfifo(fifo)
+    assert "not a regular file" in _refused(fifo)
+    import lrviz.runs
+
+    monkeypatch.setattr(lrviz.runs, "MAX_RUN_BYTES", 10)
+    big = _write(tmp_path / "metrics.csv", "step,lr\n" + "0,0.1\n" * 10)
+    assert "expected at most 10 B" in _refused(big)
+
+
+def test_a_link_out_of_the_run_folder_is_refused(tmp_path: Path) -> None:
+    outside = _write(tmp_path / "secret.json", '{"log_history": []}')
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "trainer_state.json").symlink_to(outside)
+    message = _refused(run)
+    assert "outside" in message and "--allow-path" in message
+    with pytest.raises(SpecError, match="no learning-rate key"):  # allowed: read, and it is empty
+        read_run(run, Options(allowed=(tmp_path,)))
+
+
+def test_mlflow_database_refusals(tmp_path: Path) -> None:
+    db = tmp_path / "mlflow.db"
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE metrics (key TEXT, value FLOAT, timestamp INT, "
+                           "run_uuid TEXT, step INT, is_nan BOOLEAN)")
+        connection.executemany("INSERT INTO metrics VALUES (?, ?, 0, ?, ?, ?)", [
+            ("lr", 0.1, "aaaa1111", 0, 0), ("lr", 0.2, "bbbb2222", 0, 0),
+            ("lr", 0.0, "cccc3333", 0, 1)])
+    connection.close()
+    assert "3 runs log 'lr'" in _refused(db)
+    assert read_run(db, Options(tag="bbbb:lr")).lr.tolist() == [0.2]
+    assert "expected a finite number" in _refused(db, Options(tag="cccc:lr"))
+    not_db = _write(tmp_path / "other.db", b"hello")
+    assert "expected an MLflow store" in _refused(not_db)

@@ -1,0 +1,188 @@
+"""lrviz verify: alignment and diagnosis on logs built from real simulations, on the logs
+the frameworks wrote (tests/runs_data), and the command's outputs and refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lrviz.api import simulate
+from lrviz.cli import app
+from lrviz.runs.model import LoggedRun
+from lrviz.verify import compare
+
+DATA = Path(__file__).parent / "runs_data"
+SPEC = {"steps": 200, "optimizer": {"type": "AdamW", "lr": 3e-4},
+        "scheduler": {"type": "OneCycleLR", "max_lr": 3e-3}}
+
+
+@pytest.fixture(scope="module")
+def plan() -> np.ndarray:
+    return np.asarray(simulate(SPEC).lrs[0])
+
+
+def _run(steps: np.ndarray, lr: np.ndarray, **kwargs: object) -> LoggedRun:
+    return LoggedRun(np.asarray(steps, dtype=np.int64), np.asarray(lr, dtype=np.float64),
+                     "lr", "run.csv", "table", **kwargs)  # type: ignore[arg-type]
+
+
+def test_follows_hf_counting_every_tenth_step(plan: np.ndarray) -> None:
+    rows = np.arange(9, 200, 10)
+    result = compare(plan, _run(rows + 1, plan[rows], first_step=1))
+    assert result.follows and result.verdict.first is None
+
+
+def test_float32_logs_follow_when_rounded(plan: np.ndarray) -> None:
+    logged = plan.astype(np.float32).astype(np.float64)
+    assert compare(plan, _run(np.arange(200), logged, float32=True)).follows
+    assert not compare(plan, _run(np.arange(200), logged)).follows  # not bit for bit
+
+
+def test_unknown_counting_tries_both(plan: np.ndarray) -> None:
+    result = compare(plan, _run(np.arange(1, 201), plan, first_step=None))
+    assert result.follows and "counted from 1" in result.verdict.message
+
+
+def test_shifted_by_one(plan: np.ndarray) -> None:
+    result = compare(plan, _run(np.arange(1, 200), plan[1:], first_step=1))  # step N: row N
+    assert result.verdict.kind == "shifted"
+    assert (int(result.run.steps[result.verdict.first]), result.run.lr[0]) == (1, plan[1])
+
+
+@pytest.mark.parametrize(("speed", "lag"), [(2, 0), (4, 0), (4, 3), (8, 0)])
+def test_runs_n_times_fast(plan: np.ndarray, speed: int, lag: int) -> None:
+    rows = np.arange(200 // speed)
+    rows = rows[rows * speed + lag < 200]
+    result = compare(plan, _run(rows, plan[rows * speed + lag]))
+    assert (result.verdict.kind, result.verdict.factor) == ("fast", speed)
+
+
+def test_restarts_at_k_between_logged_steps(plan: np.ndarray) -> None:
+    full = np.concatenate([plan[:73], plan[:127]])  # resumed at 73, scheduler rebuilt
+    rows = np.arange(0, 200, 5)
+    result = compare(plan, _run(rows, full[rows]))
+    assert (result.verdict.kind, result.verdict.at) == ("restarts", 73)
+    assert result.rows[result.verdict.first] == 75  # the first logged step after it
+
+
+def test_restarts_to_the_initial_lr(plan: np.ndarray) -> None:
+    logged = plan.copy()
+    logged[120:] = plan[0] * np.linspace(1, 0.5, 80)  # back to the first lr, then its own way
+    result = compare(plan, _run(np.arange(200), logged))
+    assert (result.verdict.kind, result.verdict.at) == ("restarts", 120)
+
+
+def test_scaled_by_a_constant(plan: np.ndarray) -> None:
+    scaled = np.asarray(simulate({**SPEC, "scheduler": {**SPEC["scheduler"],
+                                                        "max_lr": 6e-3}}).lrs[0])
+    result = compare(plan, _run(np.arange(200), scaled))
+    assert result.verdict.kind == "scaled" and result.verdict.factor == pytest.approx(2)
+
+
+def test_differs_from_step_k(plan: np.ndarray) -> None:
+    logged = plan.copy()
+    logged[150:] *= 0.1  # a manual cut at 150
+    result = compare(plan, _run(np.arange(200), logged))
+    assert result.verdict.kind == "differs" and result.rows[result.verdict.first] == 150
+    assert "first difference at logged step 150 (plan step 150)" in result.line()
+
+
+def test_decimal_text_gets_a_tiny_tolerance_only(plan: np.ndarray) -> None:
+    printed = np.array([float(f"{v:.15g}") for v in plan])
+    assert compare(plan, _run(np.arange(200), printed, decimal=True)).follows
+    assert not compare(plan, _run(np.arange(200), printed * (1 + 1e-9), decimal=True)).follows
+
+
+def test_a_longer_run_does_not_follow(plan: np.ndarray) -> None:
+    result = compare(plan[:100], _run(np.arange(200), plan))
+    assert result.verdict.kind == "longer"
+
+
+# --- the logs the frameworks wrote (tests/runs_data/write_logs.py) --------------------------
+
+@pytest.mark.parametrize(("run", "kind", "first_step"), [
+    ("hf_follows", "follows", None),
+    ("lightning_follows", "follows", None),
+    ("tb_follows", "follows", None),
+    ("mlflow_db", "follows", None),
+    ("mlruns", "follows", None),
+    ("hf_old_shift", "shifted", 1),
+    ("tb_shift", "shifted", 0),
+    ("hf_base_lr", "scaled", 1),
+    ("tb_fast", "fast", 1),
+    ("lightning_micro", "fast", 0),
+    ("hf_scheduler_only", "restarts", 13),
+    ("tb_rebuilt", "restarts", 20),
+])
+def test_framework_logs_are_diagnosed(run: str, kind: str, first_step: int | None) -> None:
+    result = CliRunner().invoke(app, ["verify", str(DATA / "cosine.yaml"), str(DATA / run)])
+    assert result.exit_code == (0 if kind == "follows" else 1), result.output
+    line = result.output.strip()
+    assert len(line.splitlines()) == 1
+    expected = {"follows": "follows the plan", "shifted": "shifted by one step",
+                "scaled": "scaled by a constant: the log is 0.5 times", "fast": "runs 2 times fast",
+                "restarts": "restarts at plan step"}[kind]
+    assert expected in line
+    if first_step is not None:
+        assert f"first difference at logged step {first_step} " in line
+
+
+def test_outputs_side_by_side_and_the_overlay(tmp_path: Path) -> None:
+    out = [tmp_path / "o.png", tmp_path / "d.csv", tmp_path / "d.json", tmp_path / "o.svg"]
+    result = CliRunner().invoke(app, ["verify", str(DATA / "cosine.yaml"),
+                                      str(DATA / "hf_follows"), str(DATA / "tb_rebuilt"),
+                                      *[a for p in out for a in ("-o", str(p))]])
+    assert result.exit_code == 1, result.output
+    assert all(p.stat().st_size > 0 for p in out)
+    rows = (tmp_path / "d.csv").read_text().splitlines()
+    assert rows[0] == "run,step,plan_step,logged,plan,difference"
+    assert len(rows) == 1 + 16 + 40
+    document = json.loads((tmp_path / "d.json").read_text())
+    assert [r["diagnosis"] for r in document["runs"]] == ["follows", "restarts"]
+    assert document["runs"][1]["first_difference"]["plan_step"] == 20
+
+
+def test_unreadable_runs_exit_2_and_write_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "trainer_state.json"
+    bad.write_text('{"log_history": [{"learning_rate": "x", "step": 1}]}')
+    out = tmp_path / "o.png"
+    result = CliRunner().invoke(app, ["verify", str(DATA / "cosine.yaml"),
+                                      str(DATA / "hf_follows"), str(bad), "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "expected a number" in result.output
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+def test_a_bad_output_is_refused_before_any_work(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["verify", str(DATA / "cosine.yaml"), "missing",
+                                      "-o", str(tmp_path / "o.md")])
+    assert result.exit_code == 2 and "unknown output format '.md'" in result.output
+
+
+def test_the_overlay_needs_neither_torch_nor_the_engine(tmp_path: Path) -> None:
+    code = """
+import io, sys
+import numpy as np
+from lrviz.runs.model import LoggedRun
+from lrviz.verify import compare
+from lrviz.render.overlay import save_overlay, write_csv, write_json
+plan = np.linspace(0.1, 0.0, 50)
+run = LoggedRun(np.arange(50), plan * 2, "lr", "r", "table")
+c = compare(plan, run)
+for suffix in (".png", ".svg"):
+    save_overlay([c], io.BytesIO(), suffix)
+write_csv([c], io.BytesIO()); write_json([c], io.BytesIO())
+print(",".join(m for m in ("torch", "lrviz.engine") if m in sys.modules) or "none")
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "none"
