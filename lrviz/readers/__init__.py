@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lrviz.errors import SpecError
-from lrviz.readers import lightning
+from lrviz.readers import axolotl, deepspeed, hf, lightning
 from lrviz.readers import lrviz as lrviz_spec
 from lrviz.readers.safe_yaml import load_yaml
 
@@ -45,6 +45,9 @@ class Reader(Protocol):
 READERS: tuple[Reader, ...] = (
     lrviz_spec,
     lightning,
+    hf,
+    axolotl,
+    deepspeed,
 )
 
 

@@ -47,4 +47,7 @@ def read(data: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, s
 def _foreign(data: dict[str, Any]) -> bool:
     if _FOREIGN.intersection(data):
         return True
+    sched = data.get("scheduler")
+    if isinstance(sched, dict) and "params" in sched:  # DeepSpeed's {type, params}
+        return True
     return any(isinstance(v, dict) and _FOREIGN.intersection(v) for v in data.values())
