@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lrviz.errors import SpecError
-from lrviz.readers import axolotl, deepspeed, hf, lightning
+from lrviz.readers import axolotl, deepspeed, hf, hydra, lightning, torchtune
 from lrviz.readers import lrviz as lrviz_spec
 from lrviz.readers.safe_yaml import load_yaml
 
@@ -47,6 +47,8 @@ READERS: tuple[Reader, ...] = (
     lightning,
     hf,
     axolotl,
+    hydra,
+    torchtune,
     deepspeed,
 )
 
