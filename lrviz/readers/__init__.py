@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lrviz.errors import SpecError
-from lrviz.readers import axolotl, deepspeed, hf, hydra, lightning, torchtune
+from lrviz.readers import axolotl, deepspeed, hf, hydra, lightning, mmengine, torchtune
 from lrviz.readers import lrviz as lrviz_spec
 from lrviz.readers.safe_yaml import load_yaml
 
@@ -50,6 +50,7 @@ READERS: tuple[Reader, ...] = (
     hydra,
     torchtune,
     deepspeed,
+    mmengine,
 )
 
 
@@ -92,7 +93,9 @@ def read(
     """
     if from_ is not None:
         find(from_)  # an unknown name is refused before the file is read
-    data = load_yaml(path, text)
+    # an mmengine config is Python: parsed, never run (lrviz.readers.mmengine)
+    data = (mmengine.load_python(path, text) if str(path).endswith(".py")
+            else load_yaml(path, text))
     return choose(data, str(path), from_).read(data, str(path))
 
 
