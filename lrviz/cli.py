@@ -452,6 +452,28 @@ def code(ctx: typer.Context) -> None:
             typer.echo(str(path))
 
 
+@app.command("spec", cls=_Command, context_settings=HELP)
+def spec_(
+    path: Annotated[Path, typer.Argument(help="A config file (any format lrviz reads).")],
+    from_: FromFormat = None,
+    debug: Debug = False,
+) -> None:
+    """Print the lrviz spec read from a config, each value with where it came from.
+
+    Plotting the printed spec equals plotting the file; what the file leaves out is said
+    on stderr.
+    """
+    with _boundary(debug):
+        from lrviz import readers
+        from lrviz.readers.common import assumptions
+        from lrviz.readers.show import to_yaml
+
+        raw, locations = readers.read(path, from_=from_)
+        for note in assumptions(locations, raw):
+            _say("note", f"assumed {note}")
+        sys.stdout.write(to_yaml(raw, locations))
+
+
 @app.command(cls=_Command, context_settings=HELP)
 def schema() -> None:
     """Print the JSON Schema (draft 2020-12) of the spec format."""
