@@ -265,7 +265,7 @@ def test_spec_prints_what_reads_back(name: str, runner: CliRunner) -> None:
 # The frameworks' own schedules, float for float (skipped where they do not install).
 
 def _lrs(spec: dict) -> list[float]:
-    return [float(x) for x in lrviz.simulate(spec).lrs[:, 0]]
+    return [float(x) for x in lrviz.simulate(spec).lrs[0]]
 
 
 @pytest.mark.frameworks
