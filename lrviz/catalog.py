@@ -35,7 +35,8 @@ from lrviz.schedulers.base import (
 from lrviz.schedulers.custom import imported
 
 __all__ = [
-    "ANY", "BOOL", "CHOICE", "EXPR", "FLOAT", "FRAMEWORK_SCHEDULERS", "HF_SCHEDULERS", "IMPORT_TARGET", "INT",
+    "ANY", "BOOL", "CHOICE", "EXPR", "FLOAT", "FRAMEWORK_SCHEDULERS", "HF_SCHEDULERS",
+    "IMPORT_TARGET", "INT",
     "INT_LIST", "REQUIRED", "SCHEDULERS", "SCHEDULERS_TABLE", "SEQUENCE", "WARMUP", "Param",
     "Scheduler",
     "all_names", "find", "imported", "lookup", "suggest",

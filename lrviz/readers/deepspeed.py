@@ -80,7 +80,8 @@ def read(data: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, s
             t.put(f"training.{target}", number(value, t.at(key), integer=True, minimum=1), key)
     micro, accum, total = (data.get(k) for k in (
         "train_micro_batch_size_per_gpu", "gradient_accumulation_steps", "train_batch_size"))
-    if all(isinstance(v, int) and v > 0 for v in (micro, accum, total)):
+    if (isinstance(micro, int) and isinstance(accum, int) and isinstance(total, int)
+            and min(micro, accum, total) > 0):
         world, left = divmod(total, micro * accum)
         if left or world < 1:
             raise SpecError(f"expected train_micro_batch_size_per_gpu × gradient_accumulation_"

@@ -134,9 +134,10 @@ def _class_entry(
     if isinstance(value, dict) and "class_path" not in value and "init_args" not in value:
         # the program fixes the class (add_optimizer_args / a typed callable): the file
         # holds only its arguments, and does not say which class they belong to
+        module = "torch.optim." + ("lr_scheduler." if key == "lr_scheduler" else "")
         raise SpecError("the class is fixed by the program, not named in this file; add "
-                        f"class_path: torch.optim.{'lr_scheduler.' if key == 'lr_scheduler' else ''}"
-                        "NAME beside these arguments (or use init_args)", at(key))
+                        f"class_path: {module}NAME beside these arguments (or use "
+                        "init_args)", at(key))
     if not isinstance(value, dict) or not isinstance(value.get("class_path"), str):
         raise SpecError("expected a mapping with class_path (and init_args)", at(key))
     unknown = [k for k in value if k not in ("class_path", "init_args", "dict_kwargs")]

@@ -115,7 +115,7 @@ def _literal(node: ast.AST, names: dict[str, Any], source: str) -> Any:
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise refuse("`**` in a dict")
-        return {_key(k, names, source): _literal(v, names, source)
+        return {_key(k, names, source): _literal(v, names, source)  # type: ignore[arg-type]
                 for k, v in zip(node.keys, node.values, strict=True)}
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
         if node.args or any(k.arg is None for k in node.keywords):
@@ -216,7 +216,7 @@ def _scheduler(t: Translation, s: dict[str, Any], key: str) -> bool:
 
 def _loop(t: Translation, data: dict[str, Any], by_epoch: bool) -> None:
     t.put("training.framework", "mmengine", "(mmengine's runner)")
-    cfg = data.get("train_cfg") if isinstance(data.get("train_cfg"), dict) else {}
+    cfg: dict[str, Any] = data["train_cfg"] if isinstance(data.get("train_cfg"), dict) else {}
     if cfg.get("max_iters") is not None:
         t.put("training.max_steps", number(cfg["max_iters"], t.at("train_cfg.max_iters"),
                                            integer=True, minimum=1), "train_cfg.max_iters")
