@@ -96,8 +96,8 @@ lr_scheduler:
 epochs: 1
 """
 
-NOT_READ = ("not a spec lrviz reads: expected lrviz's YAML spec (scheduler: ...) or a "
-            "LightningCLI config (optimizer:/lr_scheduler: with class_path)")
+NOT_READ = "not a spec lrviz reads: expected " + ", ".join(
+    r.DESCRIPTION for r in readers.READERS[:-1]) + f" or {readers.READERS[-1].DESCRIPTION}"
 
 
 def scores(text: str) -> dict[str, int]:
@@ -120,11 +120,14 @@ def scores(text: str) -> dict[str, int]:
 ], ids=["lrviz", "lrviz-no-scheduler", "lrviz-typo", "lightning", "lightning-fit",
         "lightning-no-scheduler", "hydra", "hydra-top", "hf", "axolotl", "torchtune"])
 def test_detection_scores(text: str, expected: dict[str, int]) -> None:
-    assert scores(text) == expected
+    got = scores(text)
+    assert {k: got[k] for k in expected} == expected
+    best = max(got.values())  # the other readers: one best reader, or none
+    assert best == 0 or sum(v == best for v in got.values()) == 1
 
 
 def test_every_reader_has_the_interface() -> None:
-    assert readers.names() == ["lrviz", "lightning"]
+    assert readers.names()[:2] == ["lrviz", "lightning"]
     for reader in readers.READERS:
         assert isinstance(reader.NAME, str) and reader.NAME.lower() == reader.NAME
         assert isinstance(reader.DESCRIPTION, str) and reader.DESCRIPTION in NOT_READ
