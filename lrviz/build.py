@@ -15,7 +15,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from lrviz import catalog, inputs, keys
+from lrviz import catalog, inputs, keys, loop
 from lrviz.catalog import SCHEDULERS
 from lrviz.checker import (
     Checker,
@@ -39,6 +39,7 @@ from lrviz.spec import (
     MAX_TITLE,
     PLOT_KEYS,
     TOP_KEYS,
+    TRAINING_KEYS,
     WARMUP_KEYS,
     MetricSpec,
     OptimizerSpec,
@@ -46,7 +47,6 @@ from lrviz.spec import (
     SchedulerSpec,
     Spec,
     WarmupSpec,
-    _scheduler_steps,
 )
 
 
@@ -85,17 +85,20 @@ def build_spec(
     if "scheduler" not in raw:
         raise SpecError("missing the `scheduler:` key (the scheduler to simulate)", source)
     sched_raw = check.mapping(raw["scheduler"], "scheduler", None)
-    interval = sched_raw.get("interval", "step")
-    if interval not in INTERVALS:
+    interval = sched_raw.get("interval")
+    if interval is not None and interval not in INTERVALS:
         raise check.fail(
             "scheduler.interval",
             f"expected one of {', '.join(INTERVALS)}, got {show_value(interval)}"
         )
+    training = _training(check, raw)
+    if training is not None and training["framework"] == "plain" and not (
+            {"epochs", "max_steps"} & set(training)):
+        training = None  # the plain loop, its length from the top level
     steps_per_epoch = 1
     if raw.get("steps_per_epoch") is not None:
         steps_per_epoch = check.keyed("", "steps_per_epoch", raw["steps_per_epoch"])
-
-    if interval == "epoch" and steps_per_epoch == 1:
+    if interval == "epoch" and steps_per_epoch == 1 and training is None:
         notes.append("scheduler.interval is epoch and an epoch is 1 step: every row is an "
                      "epoch (steps_per_epoch, --steps-per-epoch, sets the epoch's length)")
     optimizer = _optimizer(check, raw.get("optimizer"))
@@ -117,26 +120,40 @@ def build_spec(
                     "(torch steps it without a metric)",
                 )
 
-    if raw.get("steps") is not None:
-        steps = check.keyed("", "steps", raw["steps"])
-    elif raw.get("epochs") is not None:
-        steps = check.keyed("", "epochs", raw["epochs"]) * steps_per_epoch
+    if training is not None:
+        plan = _plan(check, training, interval, steps_per_epoch)
+        interval = plan.interval
+        notes.extend(plan.notes)
     else:
-        length = _natural_length(scheduler, metric) + (warmup.steps if warmup else 0)
-        steps = length * steps_per_epoch if interval == "epoch" else length
-        notes.append(f"steps not given: simulating {steps} steps to show the whole schedule")
+        interval = interval or "step"
+        if raw.get("steps") is not None:
+            steps = check.keyed("", "steps", raw["steps"])
+        elif raw.get("epochs") is not None:
+            steps = check.keyed("", "epochs", raw["epochs"]) * steps_per_epoch
+        else:
+            length = _natural_length(scheduler, metric) + (warmup.steps if warmup else 0)
+            steps = length * steps_per_epoch if interval == "epoch" else length
+            notes.append(f"steps not given: simulating {steps} steps to show the whole schedule")
+        plan = loop.plan(loop.Loop(max_steps=steps, steps_per_epoch=steps_per_epoch,
+                                   interval=interval))
+    steps = plan.rows
     # The cap counts one param group's lr, momentum and metric per step; more groups
     # use it up sooner.
     if steps * (groups + 2) > max_steps * 3:
         several = f" of {groups} param groups" if groups > 1 else ""
         raise check.fail(
-            "steps",
+            "training" if training is not None else "steps",
             f"{steps} steps{several} would need about "
             f"{inputs.size_text(steps * 8 * (2 * groups + 1))} "
-            f"of memory; the cap is {max_steps} steps of one group (raise it with --max-steps)",
+            f"of memory; the cap is {max_steps} steps of one group (raise it with "
+            "--limit-steps)",
         )
 
-    sched_steps = _scheduler_steps(steps, steps_per_epoch, interval)
+    sched_steps = plan.scheduler_steps
+    if plan.stops_at_total_steps and "total_steps" in scheduler.info.param_names \
+            and sched_steps > _natural_length(scheduler, metric):
+        notes.append(f"{loop.RULES[plan.framework].title} does not step {scheduler.type} past "
+                     "its total_steps: the lr then stays where it is")
     plateau_warmup = None
     if warmup is not None:
         if warmup.steps >= sched_steps:
@@ -150,13 +167,15 @@ def build_spec(
         else:
             scheduler = _with_warmup(check, scheduler, warmup)
     scheduler = _fill_lengths(check, scheduler, sched_steps, notes)
-    fed_steps = sched_steps - (plateau_warmup.steps if plateau_warmup else 0)
+    scheduler = _warmup_ratios(check, scheduler, notes)
+    fed_steps = plan.metric_feeds(plateau_warmup.steps if plateau_warmup else 0)
     if metric is not None:
         metric = _generate(metric, fed_steps)
     if metric is not None and len(metric.values) < fed_steps:
+        per = "scheduler step" if plan.plain else "row that steps the scheduler"
         raise check.fail(
             "metric",
-            f"expected at least {fed_steps} metric values (one per scheduler step"
+            f"expected at least {fed_steps} metric values (one per {per}"
             f"{' after the warmup' if plateau_warmup else ''}), got {len(metric.values)}",
         )
 
@@ -174,11 +193,10 @@ def build_spec(
                          f"{len(title)} characters" if len(title) > MAX_TITLE else
                          f"expected one line of text, got {show_value(title)}")
     return Spec(
-        plot=_plot_options(check, raw.get("plot")),
+        plot=_plot_options(check, raw.get("plot"), plan),
         name=name,
         title=title,
-        steps=steps,
-        steps_per_epoch=steps_per_epoch,
+        plan=plan,
         interval=interval,
         optimizer=optimizer,
         scheduler=scheduler,
@@ -188,7 +206,64 @@ def build_spec(
         notes=tuple(notes),
         warmup=plateau_warmup,
         warmup_steps=warmup.steps if warmup else 0,
+        training=training,
     )
+
+
+def _warmup_ratios(check: Checker, sched: SchedulerSpec, notes: list[str]) -> SchedulerSpec:
+    """``warmup_ratio`` (hf: schedules) made into ``num_warmup_steps``, as HF Trainer does."""
+    children = tuple(_warmup_ratios(check, c, notes) for c in sched.children)
+    params = dict(sched.params)
+    ratio = params.pop("warmup_ratio", None)
+    if ratio is not None:
+        path = join_key(sched.path, "warmup_ratio")
+        if params.get("num_warmup_steps"):
+            raise check.fail(path, "expected no value beside num_warmup_steps; give one of them")
+        filled = loop.hf_warmup_steps(ratio, int(params["num_training_steps"]), check.where(path))
+        params["num_warmup_steps"] = filled.value
+        notes.append(f"{join_key(sched.path, 'num_warmup_steps')}: {filled.note}")
+    return SchedulerSpec(sched.info, params, children, sched.path)
+
+
+def _training(check: Checker, raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``training:`` section, each value checked by the key table; None without it.
+
+    Under a framework the run's length is the section's (``epochs``, ``max_steps``), so
+    the top level's ``steps``, ``epochs`` and ``steps_per_epoch`` are refused beside it.
+    """
+    section = raw.get("training")
+    if section is None:
+        return None
+    section = check.mapping(section, "training", TRAINING_KEYS)
+    out: dict[str, Any] = {}
+    for name, value in section.items():
+        if value is not None:
+            out[name] = check.keyed("training", name, value)
+    framework = out.setdefault("framework", "plain")
+    for top in ("steps", "epochs", "steps_per_epoch"):
+        if raw.get(top) is not None and (framework != "plain" or (
+                top != "steps_per_epoch" and {"epochs", "max_steps"} & set(out))):
+            instead = ("training.epochs or training.max_steps" if top != "steps_per_epoch"
+                       else "training.dataset_size or training.batches_per_epoch")
+            raise check.fail(top, f"expected no value beside training: (framework "
+                                  f"{framework}); the run's length is set by {instead}")
+    return out
+
+
+def _plan(check: Checker, training: dict[str, Any], interval: str | None,
+          steps_per_epoch: int) -> loop.Plan:
+    """The loop of a ``training:`` section; its errors name the user's keys."""
+    given = {k: v for k, v in training.items() if k != "framework"}
+    if training["framework"] == "plain":
+        given["steps_per_epoch"] = steps_per_epoch
+    try:
+        return loop.plan(loop.Loop(framework=training["framework"], interval=interval,
+                                   **given))
+    except SpecError as exc:
+        path = exc.where or "training"
+        if path == "training.interval":
+            path = "scheduler.interval"
+        raise check.fail(path, exc.message) from None
 
 
 def _name(check: Checker, name: Any) -> str:
@@ -241,7 +316,7 @@ def _with_warmup(check: Checker, main: SchedulerSpec, warmup: WarmupSpec) -> Sch
     return SchedulerSpec(catalog.SEQUENCE, {"milestones": milestones}, children, path=main.path)
 
 
-def _plot_options(check: Checker, value: Any) -> PlotOptions:
+def _plot_options(check: Checker, value: Any, plan: loop.Plan) -> PlotOptions:
     if value is None:
         return PlotOptions()
     check.mapping(value, "plot", PLOT_KEYS)
@@ -272,7 +347,15 @@ def _plot_options(check: Checker, value: Any) -> PlotOptions:
             f"a {width:g}x{height:g} inch figure at {dpi or _DEFAULT_DPI} dpi has "
             f"{pixels / 1e6:.0f} million pixels; expected at most {MAX_PIXELS // 10**6} "
             "million (a smaller size or dpi)")
-    return PlotOptions(log_y, size, dpi)
+    x = value.get("x")
+    if x is not None:
+        x = check.keyed("plot", "x", x)
+        if x not in plan.axes():
+            need = ("a training: section with a framework that counts samples" if x == "samples"
+                    else "training.tokens_per_sample")
+            raise check.fail("plot.x", f"expected one of {', '.join(plan.axes())}; a {x} "
+                                       f"axis needs {need}")
+    return PlotOptions(log_y, size, dpi, x)
 
 
 def _optimizer(check: Checker, value: Any) -> OptimizerSpec:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lrviz.errors import RunError
+from lrviz.loop_checks import loop_findings, without_superseded
 from lrviz.schedulers.base import (
     ANNEALING,
     CYCLE_LENGTH,
@@ -41,7 +42,6 @@ from lrviz.schedulers.base import (
 from lrviz.spans import (
     Run,
     Span,
-    _every,
     _initial_lrs,
     _join,
     _num,
@@ -126,11 +126,12 @@ def check_spec(spec: Spec) -> Report:
         trace = None
         if row:  # the rows before the crash, for the other checks
             try:
-                trace = simulate(dataclasses.replace(spec, steps=row))
+                trace = simulate(spec.cut(row))
             except RunError:
                 trace = None
     for fn in CHECKS:
         findings.extend(fn(spec, trace))
+    findings = without_superseded(findings)
     if crash is not None:  # training never gets past the crash
         last = crash.step if crash.step is not None else -1
         findings = [crash, *(f for f in findings if f.step is None or f.step <= last)]
@@ -140,7 +141,7 @@ def check_spec(spec: Spec) -> Report:
 
 def findings(spec: Spec, trace: Trace) -> list[Finding]:
     """Every finding of a run that completed, most severe first (what ``plot`` prints)."""
-    found = [f for fn in CHECKS for f in fn(spec, trace)]
+    found = without_superseded([f for fn in CHECKS for f in fn(spec, trace)])
     found.sort(key=lambda f: (SEVERITIES.index(f.severity), -1 if f.step is None else f.step))
     return found
 
@@ -173,7 +174,7 @@ def _crash_finding(spec: Spec, exc: RunError, row: int) -> Finding:
         param = _join(exprs[0][0].path, exprs[0][1])
     fix = "training would stop here with the same error; change the spec"
     # the failing call is the top scheduler's step number `epoch`
-    epoch = (row + 1) // _every(spec)
+    epoch = spec.plan.position(row) + 1
     nested = [c for span in _spans(spec)
               for m, c in zip(span.node.info.handovers(span.node.params) or [],
                               span.node.children[1:], strict=False)
@@ -385,7 +386,7 @@ def _against_alone(
         return True
     hi = min(hi, trace.steps)
     try:
-        alone = simulate(dataclasses.replace(spec, scheduler=child, steps=hi, metric=None))
+        alone = simulate(dataclasses.replace(spec.cut(hi), scheduler=child, metric=None))
     except RunError:
         return True
     differ = np.flatnonzero((trace.lrs[:, :hi] != alone.lrs[:, :hi]).any(axis=0))
@@ -399,7 +400,7 @@ def _against_alone(
 def _culprit(spec: Spec, row: int) -> tuple[SchedulerSpec, str]:
     """The innermost scheduler running at ``row``, and the key path of the parameter
     that sets its lr there."""
-    epoch = row // _every(spec)
+    epoch = spec.plan.position(row)
     running = [s for s in _running(spec)
                if s.start <= epoch and (s.to_end or epoch < s.start + s.length)
                and not s.node.children]
@@ -575,6 +576,11 @@ def plateau_floors(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
                 row, _join(node.path, "eps"),
                 f"lower eps below {_num(old * (1 - factor))}, or use min_lr as the floor",
             )
+
+
+@check
+def training_loop(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    return loop_findings(spec, trace)
 
 
 @check

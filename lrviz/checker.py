@@ -92,6 +92,13 @@ class Checker:
         key, path = keys.key(section, name), join_key(section, name)
         if key.kind == keys.BOOLEAN:
             return self.boolean(value, path)
+        if key.kind == keys.CHOICE:
+            word = value.strip().lower() if isinstance(value, str) else value
+            if word not in key.choices:
+                near = catalog.suggest(str(value), key.choices)
+                raise self.fail(path, f"expected one of {', '.join(key.choices)}, got "
+                                      f"{show_value(value)}{near}")
+            return word
         if key.kind == keys.INTEGER:
             number: float = self.integer(value, path)
             what = "an integer"

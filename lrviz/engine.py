@@ -247,11 +247,17 @@ class _Loop:
         self.lr_probes = [(self.lrs[i], g) for i, g in enumerate(groups)]
         self.mom_probes = ([] if self.momenta is None
                            else [(self.momenta[i], g) for i, g in enumerate(groups)])
-        self.every = spec.steps_per_epoch if spec.interval == "epoch" else 1
+        plan = spec.plan
+        self.every = plan.every
         self.values = spec.metric.values if spec.metric is not None else None
         self.fed = 0
+        # accelerate leaves a scheduler with total_steps (OneCycleLR) alone past its end
+        self.capped = plan.stops_at_total_steps and hasattr(scheduler, "total_steps")
 
     def run(self, start: int, stop: int) -> None:
+        if self.every is None:
+            self._run_plan(start, stop)
+            return
         spec, scheduler = self.spec, self.scheduler
         step, values, metric = scheduler.step, self.values, self.metric
         every, beta = self.every, self.beta
@@ -297,6 +303,52 @@ class _Loop:
             )
             error.step = k
             raise error from exc
+
+    def _run_plan(self, start: int, stop: int) -> None:
+        """A framework's loop: ``plan.after[k]`` scheduler steps after row ``k``."""
+        after, beta = self.spec.plan.after, self.beta
+        k = start - 1
+        try:
+            if start == 0:
+                self._calls(self.spec.plan.before, -1)
+            for k in range(start, stop):
+                for row, group in self.lr_probes:
+                    row[k] = group["lr"]
+                for row, group in self.mom_probes:
+                    row[k] = group["betas"][0] if beta else group["momentum"]
+                if after[k]:
+                    self._calls(int(after[k]), k)
+        except Exception as exc:  # torch's own failure, as training would meet it
+            error = RunError(
+                f"{type(self.scheduler).__name__}.step() failed after step {max(k, 0)}: "
+                f"{exc or type(exc).__name__}",
+                self.spec.source,
+            )
+            error.step = max(k, 0)
+            raise error from exc
+
+    def _calls(self, n: int, k: int) -> None:
+        """``n`` scheduler steps after row ``k`` (-1: before row 0), warmup first.
+
+        A metric is measured once for the row and fed to each of its calls.
+        """
+        scheduler, values = self.scheduler, self.values
+        value = None
+        for _ in range(n):
+            if self.warmup_left:
+                self.warmup.step()
+                self.warmup_left -= 1
+            elif self.capped and scheduler._step_count > scheduler.total_steps:
+                continue
+            elif values is None:
+                scheduler.step()
+            else:
+                if value is None:
+                    value = values[self.fed]
+                    self.fed += 1
+                    if k >= 0:
+                        self.metric[k] = value  # type: ignore[index]
+                scheduler.step(value)
 
 
 def _floats(values: list[Any]) -> tuple[Any, ...]:

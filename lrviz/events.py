@@ -3,9 +3,9 @@
 Events come from the spec (what each scheduler is documented to do, as its catalog
 record tells: ``Scheduler.events`` in :mod:`lrviz.schedulers`), placed on the rows
 of README "What a row means": the scheduler's ``last_epoch`` reaches ``e`` after ``e`` calls of
-``step()``, which is row ``e`` when stepping every step and row ``e * steps_per_epoch``
-when stepping every epoch. ReduceLROnPlateau's cuts depend on the metric, so they are
-read off the trace instead. Nothing here imports torch.
+``step()``, and the loop (``spec.plan``, :mod:`lrviz.loop`) says at which row that is.
+ReduceLROnPlateau's cuts depend on the metric, so they are read off the trace instead.
+Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -30,16 +30,16 @@ class Event:
 
 def events(spec: Spec, trace: Trace | None = None) -> list[Event]:
     """Every event of the spec's schedule that falls inside the run, in step order."""
-    every = spec.steps_per_epoch if spec.interval == "epoch" else 1
+    plan = spec.plan
     horizon = spec.scheduler_steps
     unit = "epoch" if spec.interval == "epoch" else "step"  # a scheduler step, in words
     found = {
-        Event(epoch * every, label, kind)
+        Event(plan.row_of(epoch), label, kind)
         for epoch, label, kind in spec.scheduler.info.events(spec.scheduler, 0, horizon, unit)
-        if 0 < epoch <= horizon and epoch * every < spec.steps
+        if 0 < epoch <= horizon and plan.row_of(epoch) < spec.steps
     }
     if spec.warmup_steps:
-        end = spec.warmup_steps * every
+        end = plan.row_of(spec.warmup_steps)
         found = {e for e in found if not (e.step == end and e.kind in ("milestone", "warmup"))}
         if end < spec.steps:
             found.add(Event(end, f"warmup ends ({_count(spec.warmup_steps, unit)})", "warmup"))

@@ -14,13 +14,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lrviz import catalog
+from lrviz import catalog, keys
 from lrviz.errors import SpecError
 
 if TYPE_CHECKING:
     from lrviz.spec import Spec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def _training_help(key: keys.Key) -> str:
+    """A training flag's help: its key's, in the flag's words."""
+    text = key.help.rstrip(".")
+    return text[0].lower() + text[1:] + f" (training.{key.name})"
+
+
+def _metavar(key: keys.Key) -> str:
+    if key.kind == keys.CHOICE:
+        return "NAME"
+    return "true|false" if key.kind == keys.BOOLEAN else "N"
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,10 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--steps", "steps", "training steps to simulate, rows of output "
             "(default: long enough to show the whole schedule)", "N"),
     RunFlag("--epochs", "epochs", "instead of --steps: simulate N epochs of "
-            "--steps-per-epoch steps (the spec's `epochs:`; OneCycleLR's own epochs too)", "N"),
+            "--steps-per-epoch steps (the spec's `epochs:`; OneCycleLR's own epochs too); "
+            "with --framework, training.epochs", "N"),
+    RunFlag("--max-steps", "max_steps", "the run's length in optimizer steps, as in every "
+            "trainer (training.max_steps; without --framework the same as --steps)", "N"),
     RunFlag("--steps-per-epoch", "steps_per_epoch", "training steps in one epoch (default 1)",
             "N"),
     RunFlag("--interval", "interval", "when scheduler.step() runs: every `step` or every "
@@ -63,7 +78,8 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
             "--metric-file to feed", "COLUMN"),
     RunFlag("--name", "name", "name of the run (default: scheduler alias or file name)", "NAME"),
     RunFlag("--title", "title", "title of the run, shown on its figure", "TEXT"),
-    RunFlag("--max-steps", "max_steps", "refuse runs longer than this (default 50000000)", "N"),
+    RunFlag("--limit-steps", "limit_steps", "refuse runs longer than this (default 50000000)",
+            "N"),
     RunFlag("--allow-import", "allow_import", "let a `package.module:ClassName` scheduler "
             "import and run that module"),
     RunFlag("--from", "from_", "read the spec file as this format: lrviz (lrviz's own "
@@ -71,6 +87,9 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
             "NAME"),
     RunFlag("--allow-path", "allow_path", "a folder the spec may name files in, besides its "
             "own and the current folder; repeatable", "DIR"),
+    *(RunFlag(f"--{k.name.replace('_', '-')}", f"training.{k.name}", _training_help(k),
+              "" if k.kind == keys.BOOLEAN and k.name == "drop_last" else _metavar(k))
+      for k in keys.TRAINING if k.name not in ("epochs", "max_steps")),
     RunFlag("--debug", "debug", "show the Python traceback of an error"),
     RunFlag("--help", "help", "show this message and exit", short="-h"),
 )
@@ -83,6 +102,8 @@ FIGURE_FLAGS: tuple[RunFlag, ...] = (
             "WxH"),
     RunFlag("--dpi", "dpi", "resolution of PNG files (default 150)", "N"),
     RunFlag("--terminal", "terminal", "also draw the curve in the terminal"),
+    RunFlag("--x", "x", "the x axis: step, epoch, samples or tokens (the last two with "
+            "--framework and a dataset)", "AXIS"),
 )
 # The formats ``table`` writes: the rows it shows. Figures come from ``plot``.
 TABLE_SUFFIXES = (".md", ".csv", ".json")
@@ -132,7 +153,7 @@ class Invocation:
     allow_import: bool = False
     help: bool = False
     terminal: bool = False
-    max_steps: int | None = None
+    limit_steps: int | None = None
     options: dict[str, str | bool] = field(default_factory=dict)  # command-specific flags
 
     @property
@@ -147,8 +168,8 @@ class Invocation:
         options: dict[str, Any] = {"locations": self.locations,
                                    "allow_import": self.allow_import,
                                    "allow_paths": tuple(self.allow_paths)}
-        if self.max_steps is not None:
-            options["max_steps"] = self.max_steps
+        if self.limit_steps is not None:
+            options["max_steps"] = self.limit_steps
         if self.file_raw is not None and self.target is not None:
             return build_file_spec(merge(self.file_raw, self.overlay), self.target, **options)
         return build_spec(self.overlay, base_dir=Path.cwd(), **options)
@@ -235,11 +256,7 @@ def parse(tokens: list[str], extra: tuple[RunFlag, ...] = (), command: str = "pl
             inv.options[run.dest] = value
         else:
             _apply_run_flag(inv, run, flag, value, sched_overlay, command)
-    if "epochs" in inv.overlay and "steps" in inv.overlay:
-        raise SpecError("give the run's length as --steps or as --epochs, not both",
-                        inv.locations["epochs"])
-    if "epochs" in inv.overlay:  # the flag beats the file's `steps:`, which beats `epochs:`
-        inv.overlay["steps"] = None
+    _place_lengths(inv)
     if not inv.is_file and inv.scheduler is not None:
         sched_overlay["type"] = inv.scheduler.name
         for p in inv.scheduler.params:  # name missing required parameters by their flag
@@ -248,6 +265,35 @@ def parse(tokens: list[str], extra: tuple[RunFlag, ...] = (), command: str = "pl
     if sched_overlay:
         inv.overlay["scheduler"] = {**inv.overlay.get("scheduler", {}), **sched_overlay}
     return inv
+
+
+def _place_lengths(inv: Invocation) -> None:
+    """``--epochs`` and ``--max-steps`` are the plain loop's run length, or the training
+    section's under a framework (a ``--framework`` flag or the file's ``training:``)."""
+    overlay, where = inv.overlay, inv.locations
+    file_training = (inv.file_raw or {}).get("training")
+    framework = overlay.get("training", {}).get("framework") or (
+        file_training.get("framework") if isinstance(file_training, dict) else None)
+    if framework not in (None, "plain"):
+        for key in ("epochs", "max_steps"):
+            if key in overlay:
+                overlay["training"] = {**overlay.get("training", {}), key: overlay.pop(key)}
+                where[f"training.{key}"] = where.pop(key)
+        if "steps" in overlay:
+            raise SpecError("under a framework the run's length is --epochs or --max-steps "
+                            "(optimizer steps)", where["steps"])
+        return
+    if "max_steps" in overlay:
+        if "steps" in overlay:
+            raise SpecError("give the run's length as --steps or as --max-steps, not both",
+                            where["max_steps"])
+        overlay["steps"] = overlay.pop("max_steps")
+        where["steps"] = where.pop("max_steps")
+    if "epochs" in overlay and "steps" in overlay:
+        raise SpecError("give the run's length as --steps or as --epochs, not both",
+                        where["epochs"])
+    if "epochs" in overlay:  # the flag beats the file's `steps:`, which beats `epochs:`
+        overlay["steps"] = None
 
 
 def _refuse_others(tokens: list[str], known: dict[str, RunFlag], command: str) -> None:
@@ -326,17 +372,24 @@ def _apply_run_flag(
         inv.allow_paths.append(Path(value))
     elif dest == "from_":
         pass  # read by parse() before the file
-    elif dest == "max_steps":
+    elif dest == "limit_steps":
         try:
-            inv.max_steps = int(value)
+            inv.limit_steps = int(value)
         except ValueError:
             raise SpecError(f"expected an integer, got {value!r}", flag) from None
-    elif dest in ("steps", "epochs", "steps_per_epoch", "name", "title"):
+    elif dest.startswith("training."):
+        key = dest.partition(".")[2]
+        overlay.setdefault("training", {})[key] = value
+        where[dest] = flag
+    elif dest in ("steps", "epochs", "max_steps", "steps_per_epoch", "name", "title"):
         overlay[dest] = value
         where[dest] = flag
         if inv.scheduler is not None and dest in inv.scheduler.param_names:
             sched_overlay[dest] = value  # OneCycleLR's own epochs and steps_per_epoch
             where[f"scheduler.{dest}"] = flag
+    elif dest == "x":
+        overlay.setdefault("plot", {})["x"] = value
+        where["plot.x"] = flag
     elif dest in ("log_y", "linear_y", "size", "dpi"):
         plot = overlay.setdefault("plot", {})
         key = "log_y" if dest.endswith("_y") else dest
@@ -410,6 +463,10 @@ def complete(
         return [c for c in params[previous].choices if c.startswith(incomplete)]
     if previous == "--interval":
         return [c for c in ("step", "epoch") if c.startswith(incomplete)]
+    if previous in ("--framework", "--x"):
+        words = keys.key("training", "framework").choices if previous == "--framework" \
+            else keys.key("plot", "x").choices
+        return [c for c in words if c.startswith(incomplete)]
     if previous == "--from":
         from lrviz import readers
 

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The training loops lrviz knows (lrviz.loop has one rule for each) and the axes a
+# figure can count along; words of the spec, so they live with its keys.
+FRAMEWORKS = ("plain", "hf-trainer", "lightning", "accelerate", "torchtune", "deepspeed",
+              "mmengine")
+X_AXES = ("step", "epoch", "samples", "tokens")
+
 # kinds of value
 INTEGER = "integer"
 NUMBER = "number"
@@ -18,6 +24,7 @@ TEXT = "text"  # one line
 NAME = "name"  # a run's name: it becomes a file name
 SIZE = "size"  # WIDTHxHEIGHT in inches
 MAPPING = "mapping"  # a section with keys of its own
+CHOICE = "choice"  # one of ``Key.choices``
 
 MAX_NAME = 100  # characters of a name: it becomes a file name
 MAX_TITLE = 200  # characters of a title: one line over a figure
@@ -37,6 +44,7 @@ class Key:
     default: object = None
     required: bool = False
     hint: str = ""  # said after what is expected: " (0: no warmup)"
+    choices: tuple[str, ...] = ()  # a CHOICE's words
 
     def bounds_text(self, what: str) -> str:
         """``an integer >= 1``, ``an integer from 20 to 1200``, ``a number in (0, 1]``."""
@@ -80,6 +88,9 @@ TOP: tuple[Key, ...] = (
     Key("warmup", MAPPING, "A linear warmup before the scheduler, ramping the lr from "
         "start_factor times the initial lr up to it."),
     Key("plot", MAPPING, "How the figure is drawn."),
+    Key("training", MAPPING, "The training loop that drives the scheduler (README \"The "
+        "training loop\"): a framework's own stepping rules, gradient accumulation, "
+        "processes, epochs. Without it, the plain loop of README \"What a row means\"."),
 )
 
 WARMUP: tuple[Key, ...] = (
@@ -95,9 +106,40 @@ PLOT: tuple[Key, ...] = (
     Key("size", SIZE, "Figure size in inches, WIDTHxHEIGHT (8x4), each side 1 to 50.",
         minimum=1, maximum=50),
     Key("dpi", INTEGER, "Raster resolution.", minimum=20, maximum=1200),
+    Key("x", CHOICE, "The x axis: step, epoch, or (with a framework's training: section) "
+        "samples, or tokens (with tokens_per_sample).", choices=X_AXES, default="step"),
 )
 
-SECTIONS: dict[str, tuple[Key, ...]] = {"": TOP, "warmup": WARMUP, "plot": PLOT}
+TRAINING: tuple[Key, ...] = (
+    Key("framework", CHOICE, "Whose rules step the scheduler: plain (README \"What a row "
+        "means\"), hf-trainer, lightning, accelerate, torchtune, deepspeed or mmengine.",
+        choices=FRAMEWORKS, default="plain"),
+    Key("dataset_size", INTEGER, "Samples in one epoch, over all processes.", minimum=1),
+    Key("batches_per_epoch", INTEGER, "Instead of dataset_size: micro-batches one process "
+        "sees in an epoch (len(dataloader)).", minimum=1),
+    Key("batch_size", INTEGER, "Micro-batch size per process (per_device_train_batch_size).",
+        minimum=1, default=1),
+    Key("world_size", INTEGER, "Data-parallel processes.", minimum=1, default=1),
+    Key("grad_accum", INTEGER, "Micro-batches per optimizer step (gradient accumulation).",
+        minimum=1, default=1),
+    Key("drop_last", BOOLEAN, "Whether the dataloader drops the last partial batch "
+        "(default: the framework's)."),
+    Key("epochs", NUMBER, "The run's length in epochs (fractional where the framework "
+        "allows it, as HF's num_train_epochs).", minimum=0, exclusive_minimum=True),
+    Key("max_steps", INTEGER, "The run's length in optimizer steps; wins over epochs where "
+        "the framework says so.", minimum=1),
+    Key("tokens_per_sample", INTEGER, "Tokens in one sample: gives the outputs a tokens "
+        "column and figures a tokens axis.", minimum=1),
+    Key("frequency", INTEGER, "Lightning's lr_scheduler_config frequency: batches (interval "
+        "step) or epochs (interval epoch) between scheduler steps.", minimum=1, default=1),
+    Key("split_batches", BOOLEAN, "accelerate's split_batches: a batch is split over the "
+        "processes and a prepared scheduler steps once per optimizer step.", default=False),
+    Key("max_steps_per_epoch", INTEGER, "torchtune's cap on optimizer steps per epoch.",
+        minimum=1),
+)
+
+SECTIONS: dict[str, tuple[Key, ...]] = {"": TOP, "warmup": WARMUP, "plot": PLOT,
+                                         "training": TRAINING}
 
 
 def names(keys: tuple[Key, ...]) -> tuple[str, ...]:

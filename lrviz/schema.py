@@ -102,6 +102,8 @@ def _key(key: keys.Key) -> dict[str, Any]:
     elif key.kind == keys.TEXT:
         out = {"type": ["string", "number", "boolean", "null"], "maxLength": key.max_length,
                "pattern": r"^[^\x00-\x1f\x7f-\x9f]*$"}
+    elif key.kind == keys.CHOICE:
+        out = {"enum": list(key.choices)}
     elif key.kind == keys.SIZE:
         side = _SIDE_1_TO_50
         out = {"anyOf": [

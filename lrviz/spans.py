@@ -54,11 +54,6 @@ class Run:
     spec: Spec
     trace: Trace | None
 
-    @property
-    def every(self) -> int:
-        """Rows per scheduler step."""
-        return _every(self.spec)
-
     def row(self, span: _SpanLike, local: int) -> int | None:
         """The first row at which ``span``'s scheduler is at its own step ``local``."""
         return _row(self.spec, span, local)
@@ -105,7 +100,7 @@ class Run:
                 None, param, f"set {key} below {span.length}, or run longer",
             )
         elif warmup and not span.to_end and iters > span.length:
-            handover = (span.start + span.length) * _every(spec)
+            handover = spec.plan.row_of(span.start + span.length)
             yield Finding(
                 WARNING, "warmup-never-ends",
                 f"{what}, but the next scheduler takes over after {span.length}: the warmup "
@@ -156,23 +151,19 @@ def _running(spec: Spec) -> list[_Span]:
     return [s for s in _spans(spec) if s.length > 0]
 
 
-def _every(spec: Spec) -> int:
-    return spec.steps_per_epoch if spec.interval == "epoch" else 1
-
-
 def _row(spec: Spec, span: _SpanLike, local: int) -> int | None:
     """The first row at which ``span``'s scheduler is at its own step ``local``, if any."""
     if local < 0 or (local >= span.length and not span.to_end):
         return None
-    row = (span.start + local) * _every(spec)
+    row = spec.plan.row_of(span.start + local)
     return row if row < spec.steps else None
 
 
 def _rows(spec: Spec, span: _SpanLike) -> tuple[int, int]:
     """The rows ``span`` covers, as a half-open range."""
-    every = _every(spec)
-    hi = spec.steps if span.to_end else min(spec.steps, (span.start + span.length) * every)
-    return min(spec.steps, span.start * every), hi
+    plan = spec.plan
+    hi = spec.steps if span.to_end else plan.row_of(span.start + span.length)
+    return plan.row_of(span.start), hi
 
 
 def _initial_lrs(spec: Spec) -> list[float]:

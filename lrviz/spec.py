@@ -9,14 +9,16 @@ imports torch or reads a file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lrviz import catalog, keys
+from lrviz.loop import Plan
 
 TOP_KEYS = keys.names(keys.TOP)
 WARMUP_KEYS = keys.names(keys.WARMUP)
 PLOT_KEYS = keys.names(keys.PLOT)
+TRAINING_KEYS = keys.names(keys.TRAINING)
 INTERVALS = ("step", "epoch")
 DEFAULT_OPTIMIZER: dict[str, Any] = {"type": "SGD", "lr": 0.1, "momentum": 0.9}
 # A run longer than this is refused unless the caller raises the cap: it guards
@@ -109,9 +111,12 @@ class PlotOptions:
     log_y: bool | None = None
     size: tuple[float, float] | None = None  # inches, width x height
     dpi: int | None = None
+    x: str | None = None  # the x axis (lrviz.loop.X_AXES); None: steps
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        if self.x is not None:
+            out["x"] = self.x
         if self.log_y is not None:
             out["log_y"] = self.log_y
         if self.size is not None:
@@ -127,8 +132,7 @@ class Spec:
 
     name: str
     title: str | None
-    steps: int
-    steps_per_epoch: int
+    plan: Plan  # the loop: rows, and the scheduler steps after each (lrviz.loop)
     interval: str
     optimizer: OptimizerSpec
     scheduler: SchedulerSpec
@@ -142,11 +146,26 @@ class Spec:
     # scheduler the warmup is already part of ``scheduler``, a real SequentialLR.
     warmup: WarmupSpec | None = None
     warmup_steps: int = 0  # scheduler steps of warmup, however it is carried
+    training: dict[str, Any] | None = None  # the training section as given, checked
+
+    @property
+    def steps(self) -> int:
+        """Rows of the run: optimizer steps (README "What a row means")."""
+        return self.plan.rows
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Rows in one epoch (1 when epochs are not whole rows: see ``plan.epoch``)."""
+        return self.plan.steps_per_epoch or 1
 
     @property
     def scheduler_steps(self) -> int:
-        """How many times ``scheduler.step()`` runs (README "What a row means")."""
-        return _scheduler_steps(self.steps, self.steps_per_epoch, self.interval)
+        """How many times ``scheduler.step()`` runs in the whole run."""
+        return self.plan.scheduler_steps
+
+    def cut(self, rows: int) -> Spec:
+        """This spec stopped after its first ``rows`` rows (the lengths stay as filled)."""
+        return replace(self, plan=self.plan.cut(rows))
 
     @property
     def records_momentum(self) -> bool:
@@ -167,8 +186,11 @@ class Spec:
         out: dict[str, Any] = {"name": self.name}
         if self.title:
             out["title"] = self.title
-        out["steps"] = self.steps
-        out["steps_per_epoch"] = self.steps_per_epoch
+        if self.training is not None:
+            out["training"] = dict(self.training)
+        else:
+            out["steps"] = self.steps
+            out["steps_per_epoch"] = self.steps_per_epoch
         out["optimizer"] = self.optimizer.to_dict()
         out["scheduler"] = {**self.scheduler.to_dict(), "interval": self.interval}
         if self.metric is not None:
@@ -194,10 +216,6 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 _BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True,
                "false": False, "no": False, "off": False, "0": False}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _scheduler_steps(steps: int, steps_per_epoch: int, interval: str) -> int:
-    return steps if interval == "step" else steps // steps_per_epoch
 
 
 def _plain(value: Any) -> Any:

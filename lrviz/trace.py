@@ -70,6 +70,14 @@ CODES: dict[str, str] = {
     "min-lr-floor": "ReduceLROnPlateau cuts have no effect: the lr is at min_lr",
     "eps-skips-cut": "ReduceLROnPlateau skips a cut smaller than eps",
     "torch-warning": "torch warned during the run",
+    "loop-horizon-short": "the schedule's horizon counts optimizer steps, but the loop steps "
+                          "the scheduler more often: it ends early",
+    "loop-horizon-long": "the loop steps the scheduler fewer times than the schedule's "
+                         "horizon: it never finishes (a step-sized horizon stepped per epoch)",
+    "loop-steps-per-process": "the scheduler steps several times per optimizer step "
+                              "(accelerate: once per process)",
+    "loop-partial-window": "an epoch's batches do not divide by grad_accum: the last "
+                           "optimizer step of each epoch runs on fewer batches, or none",
 }
 
 
@@ -134,8 +142,7 @@ class Trace:
     def columns(self) -> list[tuple[str, np.ndarray]]:
         """The output columns, named and ordered as README "What a row means" says."""
         cols: list[tuple[str, np.ndarray]] = [("step", np.arange(self.steps))]
-        if self.spec.steps_per_epoch > 1:
-            cols.append(("epoch", np.arange(self.steps) // self.spec.steps_per_epoch))
+        cols.extend(self.spec.plan.columns())
         cols.extend(_per_group("lr", self.lrs))
         if self.momenta is not None:
             cols.extend(_per_group("momentum", self.momenta))

@@ -47,6 +47,26 @@ def constants(*factors: float) -> list[dict[str, Any]]:
 
 # Each case: a spec, the finding code it must produce, its severity, step and param.
 CASES: list[tuple[str, dict[str, Any], str, str, int | None, str | None]] = [
+    ("a cosine prepared by accelerate on 4 processes ends at a quarter of the run",
+     {"scheduler": {"type": "CosineAnnealingLR", "T_max": 30},
+      "training": {"framework": "accelerate", "dataset_size": 640, "batch_size": 16,
+                   "world_size": 4, "epochs": 3}},
+     "loop-horizon-short", WARNING, 8, "scheduler.T_max"),
+    ("a scheduler stepped once per process",
+     {"scheduler": {"type": "StepLR", "step_size": 3},
+      "training": {"framework": "accelerate", "dataset_size": 64, "batch_size": 8,
+                   "world_size": 2, "epochs": 2}},
+     "loop-steps-per-process", WARNING, None, "training.world_size"),
+    ("a step-sized T_max under Lightning's default interval epoch",
+     {"scheduler": {"type": "CosineAnnealingLR", "T_max": 30},
+      "training": {"framework": "lightning", "dataset_size": 100, "batch_size": 10,
+                   "epochs": 3}},
+     "loop-horizon-long", WARNING, None, "scheduler.T_max"),
+    ("an epoch's last accumulation window is partial",
+     {"scheduler": {"type": "CosineAnnealingLR"},
+      "training": {"framework": "hf-trainer", "dataset_size": 37, "batch_size": 4,
+                   "grad_accum": 3, "epochs": 2}},
+     "loop-partial-window", INFO, None, "training.grad_accum"),
     ("onecycle overstep",
      {"steps": 30, "scheduler": {"type": "OneCycleLR", "max_lr": 1, "total_steps": 10}},
      "onecycle-overstep", ERROR, 10, "scheduler.total_steps"),
@@ -280,6 +300,7 @@ def test_every_code_is_listed_and_tested() -> None:
     # scheduler's own pitfalls in its record
     package = Path(__file__).resolve().parent.parent / "lrviz"
     source = "".join(p.read_text() for p in (package / "check.py", package / "spans.py",
+                                             package / "loop_checks.py",
                                              *sorted((package / "schedulers").glob("*.py"))))
     used = set(re.findall(r'(?:ERROR|WARNING|INFO),\s+"([a-z0-9-]+)"', source))
     assert used == set(CODES)

@@ -332,6 +332,9 @@ def test_readme_names_every_commands_own_option() -> None:
 def test_completion_offers_only_the_commands_options() -> None:
     from lrviz.flags import complete
 
-    assert complete(["step"], "--d", command="table") == ["--debug"]
-    assert complete(["step"], "--d", command="plot") == ["--debug", "--dpi"]
+    # the training loop's flags are every command's; --dpi is plot's own
+    assert complete(["step"], "--d", command="table") == ["--dataset-size", "--debug",
+                                                          "--drop-last"]
+    assert complete(["step"], "--d", command="plot") == ["--dataset-size", "--debug", "--dpi",
+                                                         "--drop-last"]
     assert complete(["step"], "--e", command="code") == ["--epochs"]

@@ -174,8 +174,11 @@ def _figure(trace: Trace, marks: list[Event] | None) -> Figure:
         ax.set_ylabel(label, fontsize=min(10.0 if not small else 9.0,
                                           max(6.0, room / (len(label) * _CHAR_WIDTH))))
     _draw_findings(fig, by_name["lr"], trace, width)
-    axes[-1].set_xlabel("step", fontsize=9 if small else 10)
-    if spec.steps_per_epoch > 1:
+    x_axis = spec.plot.x or "step"
+    axes[-1].set_xlabel(x_axis, fontsize=9 if small else 10)
+    if x_axis != "step":
+        _relabel_x(axes[-1], spec.plan.x_edges(x_axis), x_axis)
+    elif spec.steps_per_epoch > 1:
         per = spec.steps_per_epoch
         top = axes[0].secondary_xaxis("top", functions=(lambda s: s / per, lambda e: e * per))
         top.set_xlabel("epoch", fontsize=8)
@@ -187,6 +190,29 @@ def _figure(trace: Trace, marks: list[Event] | None) -> Figure:
     fig.text(0.995, 0.002, _version_note(trace),
              ha="right", va="bottom", fontsize=6.5, color="#888888")
     return fig
+
+
+def _relabel_x(ax: Axes, edges: np.ndarray, axis: str) -> None:
+    """Ticks at round values of ``axis`` (epochs, samples, tokens) on an axis of rows.
+
+    The curves stay drawn by row; ``edges`` says where each row starts on the new axis
+    (and where the run ends), and each tick goes where its value falls between rows.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    rows = np.arange(len(edges))
+    ticks = MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10],
+                        integer=axis != "epoch").tick_values(edges[0], edges[-1])
+    ticks = ticks[(ticks >= edges[0]) & (ticks <= edges[-1])]
+    ax.set_xticks(np.interp(ticks, edges, rows), [_compact(t) for t in ticks])
+
+
+def _compact(value: float) -> str:
+    """A tick label: 2.5, 40k, 1.2M, 3B."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.4g}{suffix}"
+    return f"{value:.4g}"
 
 
 def steps_post(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -67,6 +67,7 @@ class Param:
     choices: tuple[str, ...] = ()
     variable: str = ""  # for EXPR: the expression's variable
     passed: bool = False  # the default is lrviz's own, so it is always passed on
+    own: bool = False  # lrviz's own keyword: made into another before the library sees it
 
     @property
     def required(self) -> bool:
@@ -155,9 +156,6 @@ class Run(Protocol):
 
     @property
     def trace(self) -> Any: ...
-
-    @property
-    def every(self) -> int: ...
 
     def row(self, span: Span, local: int) -> int | None: ...
 

@@ -35,6 +35,12 @@ from lrviz.schedulers.torch import PLATEAU_PARAMS
 # (``TrainingArguments.warmup_steps``' default); get_scheduler itself has no default.
 _HF_WARMUP = Param("num_warmup_steps", INT, "scheduler steps of the warmup from 0", 0,
                    minimum=0, passed=True)
+# lrviz's own: turned into num_warmup_steps once num_training_steps is known
+# (lrviz.build), the way HF Trainer turns TrainingArguments.warmup_ratio into it.
+_HF_WARMUP_RATIO = Param("warmup_ratio", FLOAT, "instead of num_warmup_steps: a fraction of "
+                         "num_training_steps, ceil(ratio * num_training_steps) as HF Trainer "
+                         "computes it", None, minimum=0, maximum=1, nullable=True,
+                         own=True)
 _HF_TRAINING = Param("num_training_steps", INT, "scheduler steps of the whole schedule "
                      "(default: the run's scheduler steps)", minimum=1)
 _HF_CYCLES = Param("num_cycles", FLOAT, "cosine waves over the decay (0.5: down once)", 0.5,
@@ -99,7 +105,7 @@ class Hf(Scheduler):
         total = p.get("num_training_steps")
         if not total or total >= span.length or "num_stable_steps" in p:
             return
-        step = (span.start + total + 1) * run.every
+        step = run.spec.plan.row_of(span.start + total + 1)
         yield run.finding(
             WARNING, "hf-past-training-steps",
             f"{self.name} is stepped {span.length} times but num_training_steps is {total}: "
@@ -148,6 +154,8 @@ def _hf(kind: str, help: str, params: tuple[Param, ...], cls: type[Hf] = Hf,
         **more: Any) -> Scheduler:
     length = {"length_param": "num_training_steps"} if "num_training_steps" in {
         p.name for p in params} else {}
+    if _HF_WARMUP in params and length:
+        params = (*params, _HF_WARMUP_RATIO)
     return cls(f"hf:{kind}", (), help, params, module="transformers.optimization",
                attr=kind, extra="hf", **{**length, **more})
 

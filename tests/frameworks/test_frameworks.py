@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from record import RUNNERS, record
 from test_loop import RECORDINGS, assert_plan_matches
+from test_training import assert_simulation_matches
 
 pytestmark = pytest.mark.frameworks
 
@@ -57,6 +58,8 @@ def test_framework_runs_follow_the_plan(framework: str, fresh: dict[str, Any]) -
     assert runs
     for run in runs:
         assert_plan_matches(run)
+        if not run.get("loader_only"):  # and lrviz's own rows are the lr it used
+            assert_simulation_matches(run)
 
 
 @pytest.mark.parametrize("framework", list(RUNNERS))
