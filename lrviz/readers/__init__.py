@@ -26,7 +26,6 @@ from typing import Any, Protocol
 from lrviz.errors import SpecError
 from lrviz.readers import axolotl, deepspeed, hf, hydra, lightning, mmengine, torchtune
 from lrviz.readers import lrviz as lrviz_spec
-from lrviz.readers.safe_yaml import load_yaml
 
 
 class Reader(Protocol):
@@ -93,6 +92,8 @@ def read(
     """
     if from_ is not None:
         find(from_)  # an unknown name is refused before the file is read
+    from lrviz.readers.safe_yaml import load_yaml  # here: importing the registry stays light
+
     # an mmengine config is Python: parsed, never run (lrviz.readers.mmengine)
     data = (mmengine.load_python(path, text) if str(path).endswith(".py")
             else load_yaml(path, text))
