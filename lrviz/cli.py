@@ -20,6 +20,7 @@ import typer
 import typer.core
 
 from lrviz import __version__, catalog
+from lrviz import readers as _readers
 from lrviz.errors import LrvizError, SpecError
 from lrviz.render.files import Terminated, raise_on_sigterm
 
@@ -310,8 +311,8 @@ AllowImport = Annotated[bool, typer.Option(
     "module.")]
 FromFormat = Annotated[str | None, typer.Option(
     "--from", metavar="NAME", show_default=False,
-    help="Read every spec file as this format: lrviz (lrviz's own spec) or lightning (a "
-    "LightningCLI config); default: told by each file's content.")]
+    help="Read every spec file as this format: "
+    f"{', '.join(_readers.names())}; default: told by each file's content.")]
 AllowPath = Annotated[list[Path] | None, typer.Option(
     "--allow-path", metavar="DIR", show_default=False,
     help="A folder specs may name files in, besides their own and the current folder; "
