@@ -417,6 +417,9 @@ def check(
             try:
                 spec = load_spec(path, from_=from_, allow_import=allow_import,
                                  allow_paths=tuple(allow_path or ()))
+                for note in spec.notes:  # what a config left out and lrviz assumed
+                    if note.startswith("assumed "):
+                        _say("note", f"{path}: {note}" if len(specs) > 1 else note)
                 _lean_torch()
                 reports.append(check_spec(spec))
             except SpecError as exc:  # report it, and still check the others
@@ -443,7 +446,11 @@ def code(ctx: typer.Context) -> None:
         from lrviz.render import files
 
         files.check_outputs(inv.outputs, (".py",))
-        source = python_code(inv.spec())
+        spec = inv.spec()
+        for note in spec.notes:  # what a config left out and lrviz assumed
+            if note.startswith("assumed "):
+                _say("note", note)
+        source = python_code(spec)
         if not inv.outputs:
             sys.stdout.write(source)
             return

@@ -306,3 +306,162 @@ def test_deepspeed_schedules_are_deepspeeds(kind: str, params: dict) -> None:
         sched.step()
     assert _lrs({"steps": 60, "optimizer": {"type": "AdamW", "lr": 0.01},
                  "scheduler": {"type": f"deepspeed:{kind}", **params}}) == expected
+
+
+# --- end to end: each format plots from the command line with the flags it lacks ---------
+
+# The flags each file needs (what it leaves out), as a user would give them.
+PLOT_FLAGS = {
+    "zephyr_sft.yaml": ["--dataset-size", "10000"],
+    "llama_factory_lora.yaml": ["--dataset-size", "1000"],
+    "trl_dpo.json": ["--dataset-size", "10000"],
+    "axolotl_lora.yml": ["--dataset-size", "1000"],
+    "ds_onecycle.json": ["--dataset-size", "6400", "--epochs", "2"],
+    "ds_zero2.json": ["--dataset-size", "6400", "--epochs", "2", "--lr", "1e-3",
+                      "--warmup-min-lr", "0", "--warmup-max-lr", "1e-3",
+                      "--warmup-num-steps", "10"],
+    "hydra_cosine.yaml": [],
+    "hydra_run/.hydra/config.yaml": ["--dataset-size", "1000"],
+    "torchtune_lora.yaml": ["--dataset-size", "2000"],
+    "mm/retinanet.py": ["--dataset-size", "400"],
+}
+# Formats whose schedulers are the framework's own classes (an extra lrviz installs).
+NEEDS = {"trl_dpo.json": "deepspeed", "ds_onecycle.json": "deepspeed",
+         "ds_zero2.json": "deepspeed", "torchtune_lora.yaml": "torchtune"}
+
+
+def test_every_config_has_its_plot_flags() -> None:
+    assert sorted(PLOT_FLAGS) == sorted(FORMAT_OF)
+
+
+@pytest.mark.parametrize("name", sorted(PLOT_FLAGS))
+def test_each_format_plots_from_the_command_line(name: str, tmp_path: Path,
+                                                 runner: CliRunner) -> None:
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name])
+    out = tmp_path / "x.csv"
+    result = runner.invoke(app, ["plot", str(DATA / name), *PLOT_FLAGS[name], "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("step,") and len(rows) > 2
+
+
+def test_assumptions_are_notes_on_every_command(tmp_path: Path, runner: CliRunner) -> None:
+    """What the file left out and lrviz assumed: one note each on stderr, gone when a
+    flag gives the value."""
+    path = str(DATA / "zephyr_sft.yaml")
+    note = ("note: assumed training.world_size: world_size 1 (one process); --world-size N "
+            "sets it")
+    for command in (["plot", path, "-o", str(tmp_path / "x.csv")],
+                    ["table", path, "-o", str(tmp_path / "x.csv")], ["code", path]):
+        result = runner.invoke(app, [*command, "--dataset-size", "1000"])
+        assert result.exit_code == 0, result.output
+        assert result.stderr.splitlines().count(note) == 1, result.stderr
+        given = runner.invoke(app, [*command, "--dataset-size", "1000", "--world-size", "2"])
+        assert given.exit_code == 0 and "assumed" not in given.stderr, given.stderr
+
+
+@pytest.mark.parametrize(("name", "line"), [
+    ("zephyr_sft.yaml", "error: zephyr_sft.yaml: needs a flag: the dataset's size; "
+                        "--dataset-size N gives it"),
+    ("ds_zero2.json", "error: ds_zero2.json: needs a flag: the lr (\"auto\" or not given); "
+                      "--lr X gives it"),
+])
+def test_what_a_file_leaves_out_is_one_line_naming_the_flag(
+    name: str, line: str, tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(DATA)
+    result = runner.invoke(app, ["plot", name, "-o", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [line]
+    assert not (tmp_path / "x.csv").exists()
+
+
+# --- lrviz spec round trip: plotting its output equals plotting the original file ---------
+
+@pytest.mark.parametrize("name", sorted(PLOT_FLAGS))
+def test_spec_round_trip_every_format(name: str, tmp_path: Path, runner: CliRunner) -> None:
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name])
+    result = runner.invoke(app, ["spec", str(DATA / name)])
+    assert result.exit_code == 0, result.output
+    kept = _write(tmp_path, "kept.yaml", result.stdout)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    for src, out in ((DATA / name, a), (kept, b)):
+        plotted = runner.invoke(app, ["plot", str(src), *PLOT_FLAGS[name], "-o", str(out)])
+        assert plotted.exit_code == 0, plotted.output
+    assert a.read_bytes() == b.read_bytes()
+
+
+# --- the framework's own scheduler, built from the same file, float for float -------------
+
+def _lrviz_run(name: str, **training: object) -> tuple[lrviz.Spec, list[float]]:
+    spec = lrviz.load_spec(DATA / name, {"training": training})
+    return spec, [float(x) for x in lrviz.simulate(spec).lrs[0]]
+
+
+def _stepped(opt: object, sched: object, n: int) -> list[float]:
+    lrs = []
+    for _ in range(n):
+        lrs.append(float(opt.param_groups[0]["lr"]))  # type: ignore[attr-defined]
+        sched.step()  # type: ignore[attr-defined]
+    return lrs
+
+
+# TrainingArguments' fields that decide the lr (the rest of the file is the model's, the
+# data's, or the hardware's: bf16, push_to_hub, ... need what a CPU test machine lacks).
+_HF_LR_FIELDS = ("learning_rate", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_ratio",
+                 "warmup_steps", "num_train_epochs", "max_steps",
+                 "per_device_train_batch_size", "gradient_accumulation_steps")
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("name", ["zephyr_sft.yaml", "llama_factory_lora.yaml"])
+def test_hf_files_are_the_trainers_schedule(name: str, tmp_path: Path) -> None:
+    transformers = pytest.importorskip("transformers")
+    import torch
+    import yaml
+
+    data = yaml.safe_load((DATA / name).read_text())
+    fields = {k: data[k] for k in _HF_LR_FIELDS if k in data}
+    fields["learning_rate"] = float(fields["learning_rate"])  # YAML 1.1 reads 1e-4 as text
+    if "warmup_ratio" in fields and not hasattr(transformers.TrainingArguments, "warmup_ratio"):
+        fields["warmup_steps"] = fields.pop("warmup_ratio")  # transformers 5: a float < 1
+    args = transformers.TrainingArguments(output_dir=str(tmp_path), report_to=[],
+                                          use_cpu=True, **fields)
+    spec, lrs = _lrviz_run(name, dataset_size=1000)
+    steps = int(spec.scheduler.params["num_training_steps"])
+    model = torch.nn.Linear(1, 1)
+    trainer = transformers.Trainer(model=model, args=args)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.learning_rate)
+    sched = trainer.create_scheduler(num_training_steps=steps, optimizer=opt)
+    assert lrs == _stepped(opt, sched, len(lrs))
+
+
+@pytest.mark.frameworks
+def test_torchtune_file_is_torchtunes_schedule() -> None:
+    config = pytest.importorskip("torchtune.config")
+    import torch
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(DATA / "torchtune_lora.yaml")
+    spec, lrs = _lrviz_run("torchtune_lora.yaml", dataset_size=20000)
+    steps = int(spec.scheduler.params["num_training_steps"])
+    opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=cfg.optimizer.lr)
+    sched = config.instantiate(cfg.lr_scheduler, opt, num_training_steps=steps)
+    assert lrs == _stepped(opt, sched, len(lrs))
+
+
+@pytest.mark.frameworks
+def test_deepspeed_file_is_deepspeeds_schedule() -> None:
+    lr_schedules = pytest.importorskip("deepspeed.runtime.lr_schedules")
+    import json
+
+    import torch
+
+    ds = json.loads((DATA / "ds_onecycle.json").read_text())
+    _, lrs = _lrviz_run("ds_onecycle.json", dataset_size=6400, epochs=2)
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)],
+                           lr=ds["optimizer"]["params"]["lr"])
+    sched = getattr(lr_schedules, ds["scheduler"]["type"])(opt, **ds["scheduler"]["params"])
+    assert lrs == _stepped(opt, sched, len(lrs))
