@@ -26,6 +26,7 @@ from lrviz.checker import (
     show_value,
 )
 from lrviz.errors import SpecError
+from lrviz.readers.common import assumptions
 from lrviz.spec import (
     _CONTROL,
     _DEFAULT_DPI,
@@ -80,7 +81,9 @@ def build_spec(
                      tuple(Path(p) for p in allow_paths))
     raw = plain_data(check, raw)
     check.mapping(raw, "", TOP_KEYS)
-    notes: list[str] = []
+    # what a config file left out and its reader assumed, one note each (a flag that
+    # gives the value took its location, and its note)
+    notes: list[str] = [f"assumed {note}" for note in assumptions(check.locations, raw)]
 
     if "scheduler" not in raw:
         raise SpecError("missing the `scheduler:` key (the scheduler to simulate)", source)

@@ -16,6 +16,7 @@ import difflib
 import re
 
 from lrviz.errors import SpecError
+from lrviz.schedulers import frameworks as _framework_family
 from lrviz.schedulers import hf as _hf_family
 from lrviz.schedulers import torch as _torch_family
 from lrviz.schedulers.base import (
@@ -34,7 +35,8 @@ from lrviz.schedulers.base import (
 from lrviz.schedulers.custom import imported
 
 __all__ = [
-    "ANY", "BOOL", "CHOICE", "EXPR", "FLOAT", "HF_SCHEDULERS", "IMPORT_TARGET", "INT",
+    "ANY", "BOOL", "CHOICE", "EXPR", "FLOAT", "FRAMEWORK_SCHEDULERS", "HF_SCHEDULERS",
+    "IMPORT_TARGET", "INT",
     "INT_LIST", "REQUIRED", "SCHEDULERS", "SCHEDULERS_TABLE", "SEQUENCE", "WARMUP", "Param",
     "Scheduler",
     "all_names", "find", "imported", "lookup", "suggest",
@@ -42,6 +44,8 @@ __all__ = [
 
 SCHEDULERS_TABLE: tuple[Scheduler, ...] = _torch_family.TABLE
 HF_SCHEDULERS: tuple[Scheduler, ...] = _hf_family.TABLE
+# Schedules of training frameworks' own code (torchtune, DeepSpeed), read from their configs.
+FRAMEWORK_SCHEDULERS: tuple[Scheduler, ...] = _framework_family.TABLE
 # What a spec's ``warmup:`` is built from: WARMUP (a linear ramp) handed over to the main
 # scheduler by SEQUENCE at the warmup's end (lrviz.spec).
 WARMUP: Scheduler = _torch_family.WARMUP
@@ -54,7 +58,7 @@ def _key(name: str) -> str:
 
 _BY_KEY: dict[str, Scheduler] = {}
 _SPELLINGS: list[str] = []
-for _s in SCHEDULERS_TABLE + HF_SCHEDULERS:
+for _s in SCHEDULERS_TABLE + HF_SCHEDULERS + FRAMEWORK_SCHEDULERS:
     for _spelling in _s.spellings:
         _BY_KEY[_key(_spelling)] = _s
         _SPELLINGS.append(_spelling)

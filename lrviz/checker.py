@@ -15,6 +15,7 @@ from typing import Any
 from lrviz import catalog, keys
 from lrviz.catalog import ANY, BOOL, CHOICE, EXPR, FLOAT, INT, INT_LIST, Param
 from lrviz.errors import SpecError
+from lrviz.readers.common import NEEDED
 from lrviz.spec import _BOOL_WORDS, MAX_DEPTH, MAX_INT, MAX_YAML_VALUES
 
 
@@ -41,7 +42,11 @@ class Checker:
         return f"{self.source}: {path}" if self.source else path
 
     def fail(self, path: str, message: str) -> SpecError:
-        return SpecError(message, self.where(path))
+        where = self.where(path)
+        if NEEDED in where:  # a config left it out (or "auto"): say which flag gives it
+            source, _, why = where.partition(f" ({NEEDED}")
+            return SpecError(f"{NEEDED}{why.removesuffix(')')}", source)
+        return SpecError(message, where)
 
     def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None) -> dict[str, Any]:
         if not isinstance(value, dict):

@@ -20,6 +20,7 @@ import typer
 import typer.core
 
 from lrviz import __version__, catalog
+from lrviz import readers as _readers
 from lrviz.errors import LrvizError, SpecError
 from lrviz.render.files import Terminated, raise_on_sigterm
 
@@ -310,8 +311,8 @@ AllowImport = Annotated[bool, typer.Option(
     "module.")]
 FromFormat = Annotated[str | None, typer.Option(
     "--from", metavar="NAME", show_default=False,
-    help="Read every spec file as this format: lrviz (lrviz's own spec) or lightning (a "
-    "LightningCLI config); default: told by each file's content.")]
+    help="Read every spec file as this format: "
+    f"{', '.join(_readers.names())}; default: told by each file's content.")]
 AllowPath = Annotated[list[Path] | None, typer.Option(
     "--allow-path", metavar="DIR", show_default=False,
     help="A folder specs may name files in, besides their own and the current folder; "
@@ -472,6 +473,9 @@ def check(
             try:
                 spec = load_spec(path, from_=from_, allow_import=allow_import,
                                  allow_paths=tuple(allow_path or ()))
+                for note in spec.notes:  # what a config left out and lrviz assumed
+                    if note.startswith("assumed "):
+                        _say("note", f"{path}: {note}" if len(specs) > 1 else note)
                 _lean_torch()
                 reports.append(check_spec(spec))
             except SpecError as exc:  # report it, and still check the others
@@ -498,7 +502,11 @@ def code(ctx: typer.Context) -> None:
         from lrviz.render import files
 
         files.check_outputs(inv.outputs, (".py",))
-        source = python_code(inv.spec())
+        spec = inv.spec()
+        for note in spec.notes:  # what a config left out and lrviz assumed
+            if note.startswith("assumed "):
+                _say("note", note)
+        source = python_code(spec)
         if not inv.outputs:
             sys.stdout.write(source)
             return
@@ -506,6 +514,28 @@ def code(ctx: typer.Context) -> None:
                                      for p in inv.outputs])
         for path in written:
             typer.echo(str(path))
+
+
+@app.command("spec", cls=_Command, context_settings=HELP)
+def spec_(
+    path: Annotated[Path, typer.Argument(help="A config file (any format lrviz reads).")],
+    from_: FromFormat = None,
+    debug: Debug = False,
+) -> None:
+    """Print the lrviz spec read from a config, each value with where it came from.
+
+    Plotting the printed spec equals plotting the file; what the file leaves out is said
+    on stderr.
+    """
+    with _boundary(debug):
+        from lrviz import readers
+        from lrviz.readers.common import assumptions
+        from lrviz.readers.show import to_yaml
+
+        raw, locations = readers.read(path, from_=from_)
+        for note in assumptions(locations, raw):
+            _say("note", f"assumed {note}")
+        sys.stdout.write(to_yaml(raw, locations))
 
 
 @app.command(cls=_Command, context_settings=HELP)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lrviz import catalog, keys
+from lrviz import catalog, keys, readers
 from lrviz.errors import SpecError
 
 if TYPE_CHECKING:
@@ -82,9 +82,8 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
             "N"),
     RunFlag("--allow-import", "allow_import", "let a `package.module:ClassName` scheduler "
             "import and run that module"),
-    RunFlag("--from", "from_", "read the spec file as this format: lrviz (lrviz's own "
-            "spec) or lightning (a LightningCLI config); default: told by its content",
-            "NAME"),
+    RunFlag("--from", "from_", "read the spec file as this format: "
+            f"{', '.join(readers.names())}; default: told by its content", "NAME"),
     RunFlag("--allow-path", "allow_path", "a folder the spec may name files in, besides its "
             "own and the current folder; repeatable", "DIR"),
     *(RunFlag(f"--{k.name.replace('_', '-')}", f"training.{k.name}", _training_help(k),
@@ -216,8 +215,6 @@ def parse(tokens: list[str], extra: tuple[RunFlag, ...] = (), command: str = "pl
                             pairs[0][0])
         return inv
     if is_spec_path(inv.target):
-        from lrviz import readers
-
         inv.file_raw, file_locations = readers.read(inv.target, from_=inv.from_)
         inv.locations.update(file_locations)
         sched_raw = inv.file_raw.get("scheduler")
@@ -468,8 +465,6 @@ def complete(
             else keys.key("plot", "x").choices
         return [c for c in words if c.startswith(incomplete)]
     if previous == "--from":
-        from lrviz import readers
-
         return [n for n in readers.names() if n.startswith(incomplete)]
     if previous == "--metric":
         from lrviz.metrics import GENERATORS
@@ -496,8 +491,6 @@ def _completion_scheduler(target: str | None) -> catalog.Scheduler | None:
     if not is_spec_path(target):
         return catalog.find(target)
     try:
-        from lrviz import readers
-
         kind = readers.read(target)[0].get("scheduler", {}).get("type")
     except (SpecError, AttributeError):
         return None

@@ -88,3 +88,381 @@ def test_readme_python_example_runs() -> None:
         exec(compile(code, "README.md", "exec"), namespace)  # our own docs, not user input
     finally:
         os.chdir(cwd)
+
+
+# --------------------------------------------------------------------------------------
+# Configs users already have (issue 16): each format's reader, on files written as the
+# projects write them (tests/configs_data/).
+
+DATA = Path(__file__).resolve().parent / "configs_data"
+
+EXPECTED_RAW = {
+    "zephyr_sft.yaml": {
+        "optimizer": {"type": "AdamW", "lr": 2e-05},
+        "training": {"framework": "hf-trainer", "batch_size": 16, "grad_accum": 2,
+                     "epochs": 1, "world_size": 1},
+        "scheduler": {"type": "hf:cosine", "warmup_ratio": 0.1}},
+    "llama_factory_lora.yaml": {
+        "optimizer": {"type": "AdamW", "lr": 1e-4},
+        "training": {"framework": "hf-trainer", "batch_size": 1, "grad_accum": 8,
+                     "epochs": 3.0, "world_size": 1},
+        "scheduler": {"type": "hf:cosine_with_min_lr", "min_lr_rate": 0.1,
+                      "warmup_ratio": 0.1}},
+    "trl_dpo.json": {
+        "optimizer": {"type": "AdamW", "lr": 5e-07},
+        "training": {"framework": "hf-trainer", "batch_size": 4, "grad_accum": 4,
+                     "max_steps": 200, "world_size": 1},
+        "scheduler": {"type": "deepspeed:WarmupDecayLR", "warmup_min_lr": 0,
+                      "warmup_max_lr": 5e-07, "warmup_num_steps": 15}},
+    "axolotl_lora.yml": {
+        "optimizer": {"type": "AdamW", "lr": 0.0002},
+        "training": {"framework": "hf-trainer", "batch_size": 2, "grad_accum": 4,
+                     "epochs": 4, "world_size": 1},
+        "scheduler": {"type": "hf:cosine_with_min_lr", "min_lr_rate": 0.1,
+                      "num_warmup_steps": 10}},
+    "ds_onecycle.json": {
+        "optimizer": {"type": "Adam", "lr": 0.001},
+        "scheduler": {"type": "deepspeed:OneCycle", "cycle_first_step_size": 40,
+                      "cycle_first_stair_count": 0, "cycle_second_step_size": 40,
+                      "cycle_min_lr": 0.0001, "cycle_max_lr": 0.001, "decay_step_size": 10,
+                      "decay_lr_rate": 0.1, "cycle_momentum": False},
+        "training": {"framework": "deepspeed", "batch_size": 8, "grad_accum": 2,
+                     "world_size": 4}},
+    "hydra_cosine.yaml": {
+        "optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0001,
+                      "nesterov": True},
+        "scheduler": {"type": "CosineAnnealingLR", "T_max": 90, "eta_min": 1e-05}},
+    "hydra_run/.hydra/config.yaml": {
+        "optimizer": {"type": "Adam", "lr": 0.001, "weight_decay": 0.0},
+        "scheduler": {"type": "ReduceLROnPlateau", "mode": "min", "factor": 0.1,
+                      "patience": 10},
+        "training": {"framework": "lightning", "epochs": 10, "batch_size": 128,
+                     "world_size": 1}},
+    "torchtune_lora.yaml": {
+        "optimizer": {"type": "AdamW", "lr": 0.0003},
+        "scheduler": {"type": "torchtune:cosine", "num_warmup_steps": 100},
+        "training": {"framework": "torchtune", "batch_size": 4, "grad_accum": 8,
+                     "epochs": 1, "world_size": 1}},
+    "mm/retinanet.py": {
+        "optimizer": {"type": "SGD", "lr": 0.02},
+        "scheduler": {"type": "MultiStepLR", "interval": "epoch", "milestones": [8, 11],
+                      "gamma": 0.1},
+        "training": {"framework": "mmengine", "epochs": 12, "batch_size": 2, "grad_accum": 2,
+                     "world_size": 1}},
+}
+FORMAT_OF = {"zephyr_sft.yaml": "hf", "llama_factory_lora.yaml": "hf", "trl_dpo.json": "hf",
+             "axolotl_lora.yml": "axolotl", "ds_onecycle.json": "deepspeed",
+             "ds_zero2.json": "deepspeed", "hydra_cosine.yaml": "hydra",
+             "hydra_run/.hydra/config.yaml": "hydra", "torchtune_lora.yaml": "torchtune",
+             "mm/retinanet.py": "mmengine"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_RAW))
+def test_reader_translates(name: str) -> None:
+    from lrviz import readers
+
+    raw, locations = readers.read(DATA / name)
+    assert raw == EXPECTED_RAW[name]
+    assert all(path in locations for path in _paths(raw))  # every value says where from
+
+
+def _paths(node: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key, value in node.items():
+        if isinstance(value, dict):
+            out += _paths(value, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}")
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(FORMAT_OF))
+def test_each_file_matches_exactly_one_reader(name: str) -> None:
+    from lrviz import readers
+    from lrviz.readers import mmengine
+    from lrviz.readers.safe_yaml import load_yaml
+
+    path = DATA / name
+    data = mmengine.load_python(path) if name.endswith(".py") else load_yaml(path)
+    scores = sorted(((r.detect(data), r.NAME) for r in readers.READERS), reverse=True)
+    assert scores[0][1] == FORMAT_OF[name]
+    assert scores[0][0] > scores[1][0]
+
+
+def test_axolotl_is_not_lightning() -> None:
+    from lrviz.readers import lightning
+
+    data = {"base_model": "x", "lr_scheduler": "cosine", "optimizer": "adamw_8bit"}
+    assert lightning.detect(data) == 0
+
+
+def test_assumptions_are_said_once_each() -> None:
+    from lrviz import readers
+    from lrviz.readers.common import assumptions
+
+    raw, locations = readers.read(DATA / "zephyr_sft.yaml")
+    assert assumptions(locations, raw) == [
+        "training.world_size: world_size 1 (one process); --world-size N sets it"]
+    locations["training.world_size"] = "--world-size"  # a flag gave it: nothing assumed
+    assert assumptions(locations, raw) == []
+
+
+def _write(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / name
+    path.write_text(body)
+    return path
+
+
+@pytest.mark.parametrize(("name", "body", "expected"), [
+    ("t.yaml", "learning_rate: 1e-4\nlr_scheduler_type: cosine_wiht_min_lr\n"
+     "per_device_train_batch_size: 2\n",
+     "t.yaml: lr_scheduler_type: unknown scheduler type 'cosine_wiht_min_lr' "
+     "(did you mean 'cosine_with_min_lr'?)"),
+    ("t.yaml", "optimizer:\n  _target_: torch.optim.SGD\n  lr: ${oc.env:LR}\n",
+     "t.yaml: optimizer.lr: the resolver ${oc.env:...} runs code"),
+    ("t.py", "import os\nparam_scheduler = dict(type='StepLR')\n",
+     "t.py: line 1: lrviz reads only `name = literal data`"),
+    ("t.py", "param_scheduler = dict(type='StepLR', step_size=open('x'))\n",
+     "t.py: line 1: Call is not literal data"),
+    ("t.py", "_base_ = ['/etc/passwd.py']\n", "outside the spec's folder"),
+    ("t.yml", "base_model: x\nlr_scheduler: one_cycle\n",
+     "t.yml: lr_scheduler: axolotl's own 'one_cycle' schedule is not simulated yet"),
+    ("t.json", '{"train_batch_size": 8, "zero_optimization": {"stage": 1}}',
+     "t.json: neither scheduler: nor optimizer:"),
+])
+def test_bad_configs_fail_in_one_line(name: str, body: str, expected: str, tmp_path: Path,
+                                      runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, name, body)
+    result = runner.invoke(app, ["spec", name])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.output
+
+
+def test_spec_round_trip(tmp_path: Path, runner: CliRunner) -> None:
+    """Plotting what `lrviz spec` prints equals plotting the original file."""
+    result = runner.invoke(app, ["spec", str(DATA / "hydra_cosine.yaml")])
+    assert result.exit_code == 0, result.output
+    kept = _write(tmp_path, "kept.yaml", result.stdout)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    for src, out in ((DATA / "hydra_cosine.yaml", a), (kept, b)):
+        assert runner.invoke(app, ["plot", str(src), "-o", str(out)]).exit_code == 0
+    assert a.read_text() == b.read_text()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_RAW))
+def test_spec_prints_what_reads_back(name: str, runner: CliRunner) -> None:
+    import yaml
+
+    from lrviz import readers
+
+    result = runner.invoke(app, ["spec", str(DATA / name)])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(result.stdout) == readers.read(DATA / name)[0]
+
+
+# The frameworks' own schedules, float for float (skipped where they do not install).
+
+def _lrs(spec: dict) -> list[float]:
+    return [float(x) for x in lrviz.simulate(spec).lrs[0]]
+
+
+@pytest.mark.frameworks
+def test_torchtune_cosine_is_torchtunes() -> None:
+    lr_schedulers = pytest.importorskip("torchtune.training.lr_schedulers")
+    import torch
+
+    opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=3e-4)
+    sched = lr_schedulers.get_cosine_schedule_with_warmup(opt, 7, 40)
+    expected = []
+    for _ in range(45):
+        expected.append(opt.param_groups[0]["lr"])
+        sched.step()
+    assert _lrs({"steps": 45, "optimizer": {"type": "AdamW", "lr": 3e-4},
+                 "scheduler": {"type": "torchtune:cosine", "num_warmup_steps": 7,
+                               "num_training_steps": 40}}) == expected
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize(("kind", "params"), [
+    ("WarmupLR", {"warmup_min_lr": 0.0, "warmup_max_lr": 0.01, "warmup_num_steps": 10}),
+    ("WarmupDecayLR", {"total_num_steps": 50, "warmup_max_lr": 0.01, "warmup_num_steps": 10,
+                       "warmup_type": "linear"}),
+    ("WarmupCosineLR", {"total_num_steps": 50, "warmup_num_steps": 10}),
+    ("OneCycle", {"cycle_min_lr": 1e-4, "cycle_max_lr": 1e-3, "cycle_first_step_size": 10,
+                  "decay_step_size": 5, "decay_lr_rate": 0.1, "cycle_momentum": False}),
+    ("LRRangeTest", {"lr_range_test_min_lr": 1e-4, "lr_range_test_step_size": 5}),
+])
+def test_deepspeed_schedules_are_deepspeeds(kind: str, params: dict) -> None:
+    lr_schedules = pytest.importorskip("deepspeed.runtime.lr_schedules")
+    import torch
+
+    opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=0.01)
+    sched = getattr(lr_schedules, kind)(opt, **params)
+    expected = []
+    for _ in range(60):
+        expected.append(opt.param_groups[0]["lr"])
+        sched.step()
+    assert _lrs({"steps": 60, "optimizer": {"type": "AdamW", "lr": 0.01},
+                 "scheduler": {"type": f"deepspeed:{kind}", **params}}) == expected
+
+
+# --- end to end: each format plots from the command line with the flags it lacks ---------
+
+# The flags each file needs (what it leaves out), as a user would give them.
+PLOT_FLAGS = {
+    "zephyr_sft.yaml": ["--dataset-size", "10000"],
+    "llama_factory_lora.yaml": ["--dataset-size", "1000"],
+    "trl_dpo.json": ["--dataset-size", "10000"],
+    "axolotl_lora.yml": ["--dataset-size", "1000"],
+    "ds_onecycle.json": ["--dataset-size", "6400", "--epochs", "2"],
+    "ds_zero2.json": ["--dataset-size", "6400", "--epochs", "2", "--lr", "1e-3",
+                      "--warmup-min-lr", "0", "--warmup-max-lr", "1e-3",
+                      "--warmup-num-steps", "10"],
+    "hydra_cosine.yaml": [],
+    "hydra_run/.hydra/config.yaml": ["--dataset-size", "1000"],
+    "torchtune_lora.yaml": ["--dataset-size", "2000"],
+    "mm/retinanet.py": ["--dataset-size", "400"],
+}
+# Formats whose schedulers are the framework's own classes (an extra lrviz installs).
+NEEDS = {"trl_dpo.json": "deepspeed", "ds_onecycle.json": "deepspeed",
+         "ds_zero2.json": "deepspeed", "torchtune_lora.yaml": "torchtune"}
+
+
+def test_every_config_has_its_plot_flags() -> None:
+    assert sorted(PLOT_FLAGS) == sorted(FORMAT_OF)
+
+
+@pytest.mark.parametrize("name", sorted(PLOT_FLAGS))
+def test_each_format_plots_from_the_command_line(name: str, tmp_path: Path,
+                                                 runner: CliRunner) -> None:
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name])
+    out = tmp_path / "x.csv"
+    result = runner.invoke(app, ["plot", str(DATA / name), *PLOT_FLAGS[name], "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("step,") and len(rows) > 2
+
+
+def test_assumptions_are_notes_on_every_command(tmp_path: Path, runner: CliRunner) -> None:
+    """What the file left out and lrviz assumed: one note each on stderr, gone when a
+    flag gives the value."""
+    path = str(DATA / "zephyr_sft.yaml")
+    note = ("note: assumed training.world_size: world_size 1 (one process); --world-size N "
+            "sets it")
+    for command in (["plot", path, "-o", str(tmp_path / "x.csv")],
+                    ["table", path, "-o", str(tmp_path / "x.csv")], ["code", path]):
+        result = runner.invoke(app, [*command, "--dataset-size", "1000"])
+        assert result.exit_code == 0, result.output
+        assert result.stderr.splitlines().count(note) == 1, result.stderr
+        given = runner.invoke(app, [*command, "--dataset-size", "1000", "--world-size", "2"])
+        assert given.exit_code == 0 and "assumed" not in given.stderr, given.stderr
+
+
+@pytest.mark.parametrize(("name", "line"), [
+    ("zephyr_sft.yaml", "error: zephyr_sft.yaml: needs a flag: the dataset's size; "
+                        "--dataset-size N gives it"),
+    ("ds_zero2.json", "error: ds_zero2.json: needs a flag: the lr (\"auto\" or not given); "
+                      "--lr X gives it"),
+])
+def test_what_a_file_leaves_out_is_one_line_naming_the_flag(
+    name: str, line: str, tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(DATA)
+    result = runner.invoke(app, ["plot", name, "-o", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [line]
+    assert not (tmp_path / "x.csv").exists()
+
+
+# --- lrviz spec round trip: plotting its output equals plotting the original file ---------
+
+@pytest.mark.parametrize("name", sorted(PLOT_FLAGS))
+def test_spec_round_trip_every_format(name: str, tmp_path: Path, runner: CliRunner) -> None:
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name])
+    result = runner.invoke(app, ["spec", str(DATA / name)])
+    assert result.exit_code == 0, result.output
+    kept = _write(tmp_path, "kept.yaml", result.stdout)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    for src, out in ((DATA / name, a), (kept, b)):
+        plotted = runner.invoke(app, ["plot", str(src), *PLOT_FLAGS[name], "-o", str(out)])
+        assert plotted.exit_code == 0, plotted.output
+    assert a.read_bytes() == b.read_bytes()
+
+
+# --- the framework's own scheduler, built from the same file, float for float -------------
+
+def _lrviz_run(name: str, **training: object) -> tuple[lrviz.Spec, list[float]]:
+    spec = lrviz.load_spec(DATA / name, {"training": training})
+    return spec, [float(x) for x in lrviz.simulate(spec).lrs[0]]
+
+
+def _stepped(opt: object, sched: object, n: int) -> list[float]:
+    lrs = []
+    for _ in range(n):
+        lrs.append(float(opt.param_groups[0]["lr"]))  # type: ignore[attr-defined]
+        sched.step()  # type: ignore[attr-defined]
+    return lrs
+
+
+# TrainingArguments' fields that decide the lr (the rest of the file is the model's, the
+# data's, or the hardware's: bf16, push_to_hub, ... need what a CPU test machine lacks).
+_HF_LR_FIELDS = ("learning_rate", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_ratio",
+                 "warmup_steps", "num_train_epochs", "max_steps",
+                 "per_device_train_batch_size", "gradient_accumulation_steps")
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("name", ["zephyr_sft.yaml", "llama_factory_lora.yaml"])
+def test_hf_files_are_the_trainers_schedule(name: str, tmp_path: Path) -> None:
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")  # the Trainer needs it
+    import torch
+    import yaml
+
+    data = yaml.safe_load((DATA / name).read_text())
+    fields = {k: data[k] for k in _HF_LR_FIELDS if k in data}
+    fields["learning_rate"] = float(fields["learning_rate"])  # YAML 1.1 reads 1e-4 as text
+    if "warmup_ratio" in fields and not hasattr(transformers.TrainingArguments, "warmup_ratio"):
+        fields["warmup_steps"] = fields.pop("warmup_ratio")  # transformers 5: a float < 1
+    args = transformers.TrainingArguments(output_dir=str(tmp_path), report_to=[],
+                                          use_cpu=True, **fields)
+    spec, lrs = _lrviz_run(name, dataset_size=1000)
+    steps = int(spec.scheduler.params["num_training_steps"])
+    model = torch.nn.Linear(1, 1)
+    trainer = transformers.Trainer(model=model, args=args)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.learning_rate)
+    sched = trainer.create_scheduler(num_training_steps=steps, optimizer=opt)
+    assert lrs == _stepped(opt, sched, len(lrs))
+
+
+@pytest.mark.frameworks
+def test_torchtune_file_is_torchtunes_schedule() -> None:
+    config = pytest.importorskip("torchtune.config")
+    import torch
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(DATA / "torchtune_lora.yaml")
+    spec, lrs = _lrviz_run("torchtune_lora.yaml", dataset_size=20000)
+    steps = int(spec.scheduler.params["num_training_steps"])
+    opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=cfg.optimizer.lr)
+    sched = config.instantiate(cfg.lr_scheduler, opt, num_training_steps=steps)
+    assert lrs == _stepped(opt, sched, len(lrs))
+
+
+@pytest.mark.frameworks
+def test_deepspeed_file_is_deepspeeds_schedule() -> None:
+    lr_schedules = pytest.importorskip("deepspeed.runtime.lr_schedules")
+    import json
+
+    import torch
+
+    ds = json.loads((DATA / "ds_onecycle.json").read_text())
+    _, lrs = _lrviz_run("ds_onecycle.json", dataset_size=6400, epochs=2)
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)],
+                           lr=ds["optimizer"]["params"]["lr"])
+    sched = getattr(lr_schedules, ds["scheduler"]["type"])(opt, **ds["scheduler"]["params"])
+    assert lrs == _stepped(opt, sched, len(lrs))

@@ -1,9 +1,9 @@
 """The readers registry: which format a file is, told by its content or by --from.
 
 Detection is held to small files of each kind lrviz meets (its own spec, LightningCLI as
-``--print_config`` writes it and ``fit:``-nested, and formats it does not read yet:
-Hydra, Hugging Face TrainingArguments, axolotl); every refusal is one exact line and
-writes nothing.
+``--print_config`` writes it and ``fit:``-nested, Hydra, Hugging Face TrainingArguments,
+axolotl, torchtune) and to a file in no format lrviz reads (a docker-compose file); every
+refusal is one exact line and writes nothing.
 """
 
 from __future__ import annotations
@@ -88,6 +88,12 @@ micro_batch_size: 2
 gradient_accumulation_steps: 4
 warmup_steps: 10
 """
+# A file in no format lrviz reads: a container stack, nothing about training.
+OTHER = """\
+version: "3"
+services:
+  web: {image: nginx, ports: ["8080:80"]}
+"""
 TORCHTUNE = """\
 optimizer: {_component_: torch.optim.AdamW, lr: 3.0e-4, fused: true}
 lr_scheduler:
@@ -96,8 +102,8 @@ lr_scheduler:
 epochs: 1
 """
 
-NOT_READ = ("not a spec lrviz reads: expected lrviz's YAML spec (scheduler: ...) or a "
-            "LightningCLI config (optimizer:/lr_scheduler: with class_path)")
+NOT_READ = "not a spec lrviz reads: expected " + ", ".join(
+    r.DESCRIPTION for r in readers.READERS[:-1]) + f" or {readers.READERS[-1].DESCRIPTION}"
 
 
 def scores(text: str) -> dict[str, int]:
@@ -112,19 +118,23 @@ def scores(text: str) -> dict[str, int]:
     (LIGHTNING, {"lrviz": 0, "lightning": 10}),
     (FIT, {"lrviz": 0, "lightning": 10}),
     ("trainer: {max_steps: 10}\nmodel: {class_path: a.B}\n", {"lrviz": 0, "lightning": 3}),
-    (HYDRA, {"lrviz": 0, "lightning": 0}),
-    (HYDRA_TOP, {"lrviz": 0, "lightning": 0}),
-    (HF, {"lrviz": 0, "lightning": 0}),
-    (AXOLOTL, {"lrviz": 0, "lightning": 0}),
-    (TORCHTUNE, {"lrviz": 0, "lightning": 0}),
+    (HYDRA, {"lrviz": 0, "lightning": 0, "hydra": 10}),
+    (HYDRA_TOP, {"lrviz": 0, "lightning": 0, "hydra": 10}),
+    (HF, {"lrviz": 0, "lightning": 0, "hf": 10}),
+    (AXOLOTL, {"lrviz": 0, "lightning": 0, "hf": 0, "axolotl": 11}),
+    (TORCHTUNE, {"lrviz": 0, "lightning": 0, "torchtune": 10}),
+    (OTHER, {name: 0 for name in readers.names()}),
 ], ids=["lrviz", "lrviz-no-scheduler", "lrviz-typo", "lightning", "lightning-fit",
-        "lightning-no-scheduler", "hydra", "hydra-top", "hf", "axolotl", "torchtune"])
+        "lightning-no-scheduler", "hydra", "hydra-top", "hf", "axolotl", "torchtune", "other"])
 def test_detection_scores(text: str, expected: dict[str, int]) -> None:
-    assert scores(text) == expected
+    got = scores(text)
+    assert {k: got[k] for k in expected} == expected
+    best = max(got.values())  # the other readers: one best reader, or none
+    assert best == 0 or sum(v == best for v in got.values()) == 1
 
 
 def test_every_reader_has_the_interface() -> None:
-    assert readers.names() == ["lrviz", "lightning"]
+    assert readers.names()[:2] == ["lrviz", "lightning"]
     for reader in readers.READERS:
         assert isinstance(reader.NAME, str) and reader.NAME.lower() == reader.NAME
         assert isinstance(reader.DESCRIPTION, str) and reader.DESCRIPTION in NOT_READ
@@ -174,13 +184,14 @@ def refused(runner: CliRunner, folder: Path, args: list[str], line: str) -> None
 def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     for name, text in (("s.yaml", LRVIZ), ("lit.yaml", LIGHTNING), ("hydra.yaml", HYDRA),
-                       ("hf.yaml", HF), ("axolotl.yaml", AXOLOTL)):
+                       ("hf.yaml", HF), ("axolotl.yaml", AXOLOTL), ("other.yaml", OTHER),
+                       ("other.json", '{"services": {"web": {"image": "nginx"}}}')):
         Path(name).write_text(text)
     Path("keep.csv").write_text("precious\n")
     return tmp_path
 
 
-@pytest.mark.parametrize("name", ["hydra.yaml", "hf.yaml", "axolotl.yaml"])
+@pytest.mark.parametrize("name", ["other.yaml", "other.json"])
 @pytest.mark.parametrize("command", ["plot", "table", "code", "check", "compare"])
 def test_a_file_in_no_known_format_is_one_line(
     runner: CliRunner, here: Path, command: str, name: str
@@ -189,10 +200,17 @@ def test_a_file_in_no_known_format_is_one_line(
     refused(runner, here, [command, name, *out], f"error: {name}: {NOT_READ}")
 
 
-def test_a_hydra_config_is_not_called_lightningcli(runner: CliRunner, here: Path) -> None:
-    result = runner.invoke(app, ["plot", "hydra.yaml"])
+@pytest.mark.parametrize("name", ["hydra.yaml", "hf.yaml", "axolotl.yaml"])
+def test_a_format_lrviz_reads_is_not_refused_as_unknown(
+    runner: CliRunner, here: Path, name: str
+) -> None:
+    """Hydra, HF and axolotl files were refused as unknown before their readers; now
+    they plot with the dataset size they leave out (and a Hydra file is not LightningCLI)."""
+    result = runner.invoke(app, ["plot", name, "--dataset-size", "1000", "-o", "out.csv"])
+    assert result.exit_code == 0, result.output
     assert "LightningCLI config without" not in result.stderr
-    assert NOT_READ in result.stderr
+    assert NOT_READ not in result.stderr
+    assert Path("out.csv").read_text().startswith("step,")
 
 
 def test_a_gallery_with_a_file_in_no_known_format_writes_nothing(
@@ -200,10 +218,10 @@ def test_a_gallery_with_a_file_in_no_known_format_writes_nothing(
 ) -> None:
     (here / "g").mkdir()
     (here / "g" / "a.yaml").write_text(LRVIZ)
-    (here / "g" / "hf.yaml").write_text(HF)
+    (here / "g" / "other.yaml").write_text(OTHER)
     result = runner.invoke(app, ["gallery", "g", "-o", "out"])
     assert result.exit_code == 2, result.output
-    assert result.stderr.splitlines() == [f"error: g/hf.yaml: {NOT_READ}",
+    assert result.stderr.splitlines() == [f"error: g/other.yaml: {NOT_READ}",
                                           "error: out: not written, fix the specs above first"]
     assert not (here / "out").exists()
 
@@ -212,8 +230,9 @@ def test_a_gallery_with_a_file_in_no_known_format_writes_nothing(
 def test_an_unknown_from_name_is_one_line(runner: CliRunner, here: Path, command: str) -> None:
     target = "." if command == "gallery" else "s.yaml"
     out = ["-o", "keep.csv"] if command in ("plot", "table", "compare") else []
-    refused(runner, here, [command, target, "--from", "hydra", *out],
-            "error: --from: unknown format 'hydra'; expected one of lrviz, lightning")
+    refused(runner, here, [command, target, "--from", "fairseq", *out],
+            "error: --from: unknown format 'fairseq'; expected one of "
+            + ", ".join(readers.names()))
 
 
 def test_from_with_a_scheduler_name_is_one_line(runner: CliRunner, here: Path) -> None:
@@ -251,8 +270,9 @@ def test_two_equal_best_scores_are_ambiguous(
 def test_from_forces_the_reader(runner: CliRunner, here: Path) -> None:
     # an lrviz spec read as LightningCLI has no lr_scheduler:
     refused(runner, here, ["plot", "s.yaml", "--from", "lightning", "-o", "keep.csv"],
-            "error: s.yaml: a LightningCLI config without `lr_scheduler:`; nothing to "
-            "simulate (add lr_scheduler: {class_path: ..., init_args: {...}})")
+            "error: s.yaml: a LightningCLI config without `lr_scheduler:` or `optimizer:`; "
+            "the schedule is set in code (add lr_scheduler: {class_path: ..., init_args: "
+            "{...}})")
     # a LightningCLI config read as lrviz's spec has keys lrviz does not know
     result = runner.invoke(app, ["check", "lit.yaml", "--from", "lrviz"])
     assert result.exit_code == 2
@@ -290,13 +310,13 @@ def test_load_spec_from(here: Path) -> None:
     spec = lrviz.load_spec("lit.yaml", from_="lightning")
     assert spec == lrviz.load_spec("lit.yaml")
     assert spec.scheduler.type == "StepLR" and spec.steps == 30
-    with pytest.raises(SpecError, match="unknown format 'x'; expected one of lrviz, lightning"):
+    with pytest.raises(SpecError, match="unknown format 'x'; expected one of lrviz, lightning, "):
         lrviz.load_spec("lit.yaml", from_="x")
     with pytest.raises(SpecError, match="without `lr_scheduler:`"):
         lrviz.load_spec("s.yaml", from_="lightning")
     with pytest.raises(SpecError) as info:
-        lrviz.load_spec("hf.yaml")
-    assert str(info.value) == f"hf.yaml: {NOT_READ}"
+        lrviz.load_spec("other.yaml")
+    assert str(info.value) == f"other.yaml: {NOT_READ}"
 
 
 # --- the hardened loader, now in lrviz.readers ----------------------------------------------

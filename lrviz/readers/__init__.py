@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lrviz.errors import SpecError
-from lrviz.readers import lightning
+from lrviz.readers import axolotl, deepspeed, hf, hydra, lightning, mmengine, torchtune
 from lrviz.readers import lrviz as lrviz_spec
-from lrviz.readers.safe_yaml import load_yaml
 
 
 class Reader(Protocol):
@@ -45,6 +44,12 @@ class Reader(Protocol):
 READERS: tuple[Reader, ...] = (
     lrviz_spec,
     lightning,
+    hf,
+    axolotl,
+    hydra,
+    torchtune,
+    deepspeed,
+    mmengine,
 )
 
 
@@ -87,7 +92,11 @@ def read(
     """
     if from_ is not None:
         find(from_)  # an unknown name is refused before the file is read
-    data = load_yaml(path, text)
+    from lrviz.readers.safe_yaml import load_yaml  # here: importing the registry stays light
+
+    # an mmengine config is Python: parsed, never run (lrviz.readers.mmengine)
+    data = (mmengine.load_python(path, text) if str(path).endswith(".py")
+            else load_yaml(path, text))
     return choose(data, str(path), from_).read(data, str(path))
 
 

@@ -82,15 +82,23 @@ def read(raw: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, st
 
     spec: dict[str, Any] = {}
     sched_raw = root.get("lr_scheduler")
-    if sched_raw is None:
-        raise SpecError("a LightningCLI config without `lr_scheduler:`; nothing to simulate "
-                        "(add lr_scheduler: {class_path: ..., init_args: {...}})", source)
-    scheduler, names = _class_entry(sched_raw, "lr_scheduler", at, _SCHEDULER_MODULES)
-    scheduler["type"] = _scheduler_type(scheduler["type"], at("lr_scheduler.class_path"))
-    spec["scheduler"] = {**scheduler, "interval": "epoch"}
-    locations["scheduler.type"] = at("lr_scheduler.class_path")
-    locations["scheduler.interval"] = f"{source}: lr_scheduler (Lightning steps it per epoch)"
-    locations.update({f"scheduler.{k}": at(f"lr_scheduler.init_args.{k}") for k in names})
+    if sched_raw is None and root.get("optimizer") is None:
+        raise SpecError("a LightningCLI config without `lr_scheduler:` or `optimizer:`; the "
+                        "schedule is set in code (add lr_scheduler: {class_path: ..., "
+                        "init_args: {...}})", source)
+    if sched_raw is None:  # `lr_scheduler: null` or none given: the lr stays constant
+        spec["scheduler"] = {"type": "constant", "factor": 1.0}
+        locations["scheduler.type"] = at("lr_scheduler (none: a constant lr)")
+        locations["scheduler.factor"] = at("lr_scheduler (none: a constant lr)")
+        sched_raw = False
+    if sched_raw is not False:
+        scheduler, names = _class_entry(sched_raw, "lr_scheduler", at, _SCHEDULER_MODULES)
+        scheduler["type"] = _scheduler_type(scheduler["type"], at("lr_scheduler.class_path"))
+        spec["scheduler"] = {**scheduler, "interval": "epoch"}
+        locations["scheduler.type"] = at("lr_scheduler.class_path")
+        locations["scheduler.interval"] = (f"{source}: lr_scheduler (Lightning steps it per "
+                                           "epoch)")
+        locations.update({f"scheduler.{k}": at(f"lr_scheduler.init_args.{k}") for k in names})
 
     if root.get("optimizer") is not None:
         optimizer, names = _class_entry(root["optimizer"], "optimizer", at, _OPTIMIZER_MODULES)
@@ -123,6 +131,13 @@ def _class_entry(
     """``{class_path, init_args}`` as ``{type, **keywords}``, and the keywords' names."""
     if isinstance(value, str):  # jsonargparse also accepts a bare class path
         value = {"class_path": value}
+    if isinstance(value, dict) and "class_path" not in value and "init_args" not in value:
+        # the program fixes the class (add_optimizer_args / a typed callable): the file
+        # holds only its arguments, and does not say which class they belong to
+        module = "torch.optim." + ("lr_scheduler." if key == "lr_scheduler" else "")
+        raise SpecError("the class is fixed by the program, not named in this file; add "
+                        f"class_path: {module}NAME beside these arguments (or use "
+                        "init_args)", at(key))
     if not isinstance(value, dict) or not isinstance(value.get("class_path"), str):
         raise SpecError("expected a mapping with class_path (and init_args)", at(key))
     unknown = [k for k in value if k not in ("class_path", "init_args", "dict_kwargs")]

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrviz.spec import TOP_KEYS
+from lrviz import keys as _keys
 
 NAME = "lrviz"
 DESCRIPTION = "lrviz's YAML spec (scheduler: ...)"
+TOP_KEYS = _keys.names(_keys.TOP)
 
 # Keys that mark another format's file (LightningCLI's class_path, Hydra's _target_,
 # torchtune's _component_): lrviz's spec never holds them, so a file with one at its
@@ -46,5 +47,8 @@ def read(data: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, s
 
 def _foreign(data: dict[str, Any]) -> bool:
     if _FOREIGN.intersection(data):
+        return True
+    sched = data.get("scheduler")
+    if isinstance(sched, dict) and "params" in sched:  # DeepSpeed's {type, params}
         return True
     return any(isinstance(v, dict) and _FOREIGN.intersection(v) for v in data.values())

@@ -1,0 +1,242 @@
+"""OpenMMLab/mmengine Python configs, read WITHOUT running them.
+
+An mmengine config is a Python file, but lrviz never executes it: :func:`load_python`
+parses it with :mod:`ast` and accepts only literal data: assignments of numbers,
+strings, lists, tuples, dicts, ``dict(...)`` calls with keywords, names bound earlier in
+the file, and arithmetic on numbers. Anything else (an import, a call, an attribute, a
+loop) is refused in one line naming the line. ``_base_`` files are read by the same
+rule and the path policy (under the config's folder or the current folder), and merged
+as mmengine merges them (mappings key by key, ``_delete_=True`` replaces).
+
+What is read: ``param_scheduler`` (one scheduler: a dict, or a list of one),
+``optim_wrapper.optimizer`` (or the old ``optimizer``), ``train_cfg`` (``max_epochs`` or
+``max_iters``), ``train_dataloader.batch_size`` and ``optim_wrapper.accumulative_counts``.
+A scheduler's ``by_epoch`` is its interval; ``end`` is where it stops (mmengine's LinearLR
+runs ``end - begin - 1`` steps: torch's ``total_iters``). Several schedulers in a list
+(mmengine runs them side by side, each in its window) are not simulated yet.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+from typing import Any
+
+from lrviz.errors import SpecError
+from lrviz.readers.common import Translation, mapping, number, optimizer_class, text
+
+NAME = "mmengine"
+DESCRIPTION = "an mmengine Python config (param_scheduler = dict(...))"
+
+_MAX_BASES = 16
+_MAX_BYTES = 1 << 20
+# mmengine schedulers with torch's formula (chainable, the same floats), and how their
+# mmengine parameters become torch's.
+_SAME_AS_TORCH = ("StepLR", "MultiStepLR", "ExponentialLR", "ConstantLR", "LinearLR",
+                  "CosineAnnealingLR")
+_WINDOW = ("begin", "end", "by_epoch", "convert_to_iter_based", "verbose")
+
+
+def detect(data: dict[str, Any]) -> int:
+    return 10 if "param_scheduler" in data or "optim_wrapper" in data else 0
+
+
+def load_python(path: str | Path, body: str | None = None, depth: int = 0) -> dict[str, Any]:
+    """The literal data an mmengine config binds, its ``_base_`` files merged under it."""
+    from lrviz import inputs
+
+    path = Path(path)
+    if body is None:
+        body = inputs.read_text(path, what="config", where=str(path), limit=_MAX_BYTES)
+    try:
+        tree = ast.parse(body, filename=str(path))
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise SpecError(f"not valid Python{f' (line {line})' if line else ''}",
+                        str(path)) from None
+    names: dict[str, Any] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # a docstring
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)):
+            raise SpecError(f"line {stmt.lineno}: lrviz reads only `name = literal data` "
+                            "(it never runs a config)", str(path))
+        names[stmt.targets[0].id] = _literal(stmt.value, names, str(path))
+    bases = names.pop("_base_", [])
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, list | tuple) or not all(isinstance(b, str) for b in bases):
+        raise SpecError("expected a file name or a list of them", f"{path}: _base_")
+    merged: dict[str, Any] = {}
+    for base in bases:
+        if depth >= _MAX_BASES:
+            raise SpecError(f"_base_ files nested more than {_MAX_BASES} deep",
+                            f"{path}: _base_")
+        folder = path.parent
+        target = folder / base
+        text_ = inputs.read_text(target, what="_base_ config", where=f"{path}: _base_",
+                                 limit=_MAX_BYTES, roots=[folder.resolve(), os.getcwd()])
+        if target.suffix != ".py":
+            raise SpecError(f"{base!r}: lrviz reads Python _base_ files only",
+                            f"{path}: _base_")
+        merged = _merge(merged, load_python(target, text_, depth + 1))
+    return _merge(merged, names)
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in child.items():
+        if (isinstance(value, dict) and isinstance(out.get(key), dict)
+                and not value.get("_delete_")):
+            out[key] = _merge(out[key], value)
+        elif isinstance(value, dict):
+            out[key] = {k: v for k, v in value.items() if k != "_delete_"}
+        else:
+            out[key] = value
+    return out
+
+
+_OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+        ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
+        ast.FloorDiv: lambda a, b: a // b}
+
+
+def _literal(node: ast.AST, names: dict[str, Any], source: str) -> Any:
+    def refuse(what: str) -> SpecError:
+        return SpecError(f"line {getattr(node, 'lineno', '?')}: {what} is not literal data; "
+                         "lrviz never runs a config", source)
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float | str | bool
+                                                     | type(None)):
+        return node.value
+    if isinstance(node, ast.List | ast.Tuple):
+        return [_literal(e, names, source) for e in node.elts]
+    if isinstance(node, ast.Dict):
+        if any(k is None for k in node.keys):
+            raise refuse("`**` in a dict")
+        return {_key(k, names, source): _literal(v, names, source)  # type: ignore[arg-type]
+                for k, v in zip(node.keys, node.values, strict=True)}
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+        if node.args or any(k.arg is None for k in node.keywords):
+            raise refuse("dict() with positional or ** arguments")
+        return {k.arg: _literal(k.value, names, source) for k in node.keywords}
+    if isinstance(node, ast.Name):
+        if node.id in names:
+            return names[node.id]
+        raise refuse(f"the name {node.id!r} (not bound earlier in the file)")
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _literal(node.operand, names, source)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        a, b = _literal(node.left, names, source), _literal(node.right, names, source)
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b)):
+            if abs(a) > 1e300 or abs(b) > 1e300:
+                raise refuse("a number this large")
+            try:
+                return _OPS[type(node.op)](a, b)
+            except ZeroDivisionError:
+                raise refuse("a division by zero") from None
+    raise refuse(type(node).__name__)
+
+
+def _key(node: ast.AST, names: dict[str, Any], source: str) -> Any:
+    key = _literal(node, names, source)
+    if not isinstance(key, str | int):
+        raise SpecError(f"line {getattr(node, 'lineno', '?')}: expected a text key", source)
+    return key
+
+
+def read(data: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, str]]:
+    t = Translation(source)
+    wrapper = data.get("optim_wrapper")
+    opt, opt_key = None, ""
+    if isinstance(wrapper, dict) and isinstance(wrapper.get("optimizer"), dict):
+        opt, opt_key = wrapper["optimizer"], "optim_wrapper.optimizer"
+    elif isinstance(data.get("optimizer"), dict):
+        opt, opt_key = data["optimizer"], "optimizer"
+    scheds = data.get("param_scheduler")
+    if opt is None and scheds is None:
+        raise SpecError("neither param_scheduler nor an optimizer; the schedule is set in "
+                        "code, not in this file", source)
+    if opt is not None:
+        t.put("optimizer.type", optimizer_class(text(opt.get("type", "SGD"),
+                                                     t.at(f"{opt_key}.type"))),
+              f"{opt_key}.type")
+        if "lr" in opt:
+            t.put("optimizer.lr", number(opt["lr"], t.at(f"{opt_key}.lr"), minimum=0),
+                  f"{opt_key}.lr")
+    key = "param_scheduler"
+    if isinstance(scheds, list):
+        if len(scheds) != 1:
+            raise SpecError(f"{len(scheds)} schedulers side by side (mmengine steps each in "
+                            "its window); lrviz simulates one param_scheduler for now",
+                            t.at(key))
+        scheds, key = scheds[0], "param_scheduler[0]"
+    by_epoch = True
+    if scheds is None:
+        t.put("scheduler.type", "constant", "(no param_scheduler: a constant lr)")
+        t.put("scheduler.factor", 1.0, "(no param_scheduler: a constant lr)")
+    else:
+        by_epoch = _scheduler(t, mapping(scheds, t.at(key)), key)
+    _loop(t, data, by_epoch)
+    return t.result()
+
+
+def _scheduler(t: Translation, s: dict[str, Any], key: str) -> bool:
+    kind = text(s.get("type"), t.at(f"{key}.type"))
+    if kind not in _SAME_AS_TORCH:
+        raise SpecError(f"mmengine's {kind} is not simulated yet; expected one of "
+                        f"{', '.join(_SAME_AS_TORCH)}", t.at(f"{key}.type"))
+    if s.get("convert_to_iter_based"):
+        raise SpecError("convert_to_iter_based is not simulated yet",
+                        t.at(f"{key}.convert_to_iter_based"))
+    begin = number(s.get("begin", 0), t.at(f"{key}.begin"), integer=True, minimum=0)
+    if begin:
+        raise SpecError("a scheduler that starts late is not simulated yet; expected 0",
+                        t.at(f"{key}.begin"))
+    t.put("scheduler.type", kind, f"{key}.type")
+    by_epoch = s.get("by_epoch", True)
+    t.put("scheduler.interval", "epoch" if by_epoch else "step",
+          f"{key}.by_epoch" if "by_epoch" in s else f"{key} (by_epoch true, mmengine's default)")
+    end = s.get("end")
+    if end is not None:
+        end = number(end, t.at(f"{key}.end"), integer=True, minimum=1)
+        if kind == "LinearLR" or kind == "ConstantLR":
+            t.put("scheduler.total_iters", end - 1, f"{key}.end (mmengine: end - begin - 1)")
+        elif kind == "CosineAnnealingLR" and "T_max" not in s:
+            t.put("scheduler.T_max", end, f"{key}.end (mmengine: T_max = end - begin)")
+    for name, value in s.items():
+        if name in ("type", *_WINDOW):
+            continue
+        t.put(f"scheduler.{name}", value, f"{key}.{name}")
+    return bool(by_epoch)
+
+
+def _loop(t: Translation, data: dict[str, Any], by_epoch: bool) -> None:
+    t.put("training.framework", "mmengine", "(mmengine's runner)")
+    cfg: dict[str, Any] = data["train_cfg"] if isinstance(data.get("train_cfg"), dict) else {}
+    if cfg.get("max_iters") is not None:
+        t.put("training.max_steps", number(cfg["max_iters"], t.at("train_cfg.max_iters"),
+                                           integer=True, minimum=1), "train_cfg.max_iters")
+    if cfg.get("max_epochs") is not None:
+        t.put("training.epochs", number(cfg["max_epochs"], t.at("train_cfg.max_epochs"),
+                                        integer=True, minimum=1), "train_cfg.max_epochs")
+    if "epochs" not in t.raw["training"] and "max_steps" not in t.raw["training"]:
+        t.missing("training.epochs", "the run's length; --epochs N gives it")
+    loader = data.get("train_dataloader")
+    if isinstance(loader, dict) and loader.get("batch_size") is not None:
+        t.put("training.batch_size", number(loader["batch_size"],
+                                            t.at("train_dataloader.batch_size"), integer=True,
+                                            minimum=1), "train_dataloader.batch_size")
+    else:
+        t.missing("training.batch_size", "the batch size; --batch-size N gives it")
+    wrapper = data.get("optim_wrapper")
+    if isinstance(wrapper, dict) and wrapper.get("accumulative_counts") is not None:
+        t.put("training.grad_accum", number(wrapper["accumulative_counts"],
+                                            t.at("optim_wrapper.accumulative_counts"),
+                                            integer=True, minimum=1),
+              "optim_wrapper.accumulative_counts")
+    t.assume("training.world_size", 1, "world_size 1 (one process); --world-size N sets it")
+    t.missing("training.dataset_size", "the dataset's size; --dataset-size N gives it")
