@@ -319,6 +319,16 @@ AllowPath = Annotated[list[Path] | None, typer.Option(
     "repeatable.")]
 
 
+def _training_option(name: str) -> Any:
+    """An option setting ``training.NAME`` of every spec, its help from the key table."""
+    from lrviz import keys
+
+    key = keys.key("training", name)
+    return typer.Option("--" + name.replace("_", "-"), metavar="NAME" if name == "framework"
+                        else "N", show_default=False, rich_help_panel="Training loop",
+                        help=f"{key.help} (training.{name}, for every spec)")
+
+
 @app.command(cls=_Command, context_settings=HELP)
 def compare(
     specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False,
@@ -450,6 +460,14 @@ def check(
     from_: FromFormat = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
+    framework: Annotated[str | None, _training_option("framework")] = None,
+    dataset_size: Annotated[str | None, _training_option("dataset_size")] = None,
+    batches_per_epoch: Annotated[str | None, _training_option("batches_per_epoch")] = None,
+    batch_size: Annotated[str | None, _training_option("batch_size")] = None,
+    world_size: Annotated[str | None, _training_option("world_size")] = None,
+    grad_accum: Annotated[str | None, _training_option("grad_accum")] = None,
+    epochs: Annotated[str | None, _training_option("epochs")] = None,
+    max_steps: Annotated[str | None, _training_option("max_steps")] = None,
     debug: Debug = False,
 ) -> None:
     """Lint specs for what would crash or misbehave in training.
@@ -468,11 +486,18 @@ def check(
             raise SpecError(f"expected text or json, got {format!r}", "--format")
         if from_ is not None:
             readers.find(from_)  # refused once, not once per spec
+        given = {"framework": framework, "dataset_size": dataset_size,
+                 "batches_per_epoch": batches_per_epoch, "batch_size": batch_size,
+                 "world_size": world_size, "grad_accum": grad_accum, "epochs": epochs,
+                 "max_steps": max_steps}
+        training = {k: v for k, v in given.items() if v is not None}
+        overrides = {"training": training} if training else None
+        flags = {f"training.{k}": "--" + k.replace("_", "-") for k in training}
         reports, invalid = [], False
         for path in specs:
             try:
-                spec = load_spec(path, from_=from_, allow_import=allow_import,
-                                 allow_paths=tuple(allow_path or ()))
+                spec = load_spec(path, overrides, from_=from_, allow_import=allow_import,
+                                 allow_paths=tuple(allow_path or ()), locations=flags)
                 for note in spec.notes:  # what a config left out and lrviz assumed
                     if note.startswith("assumed "):
                         _say("note", f"{path}: {note}" if len(specs) > 1 else note)

@@ -300,3 +300,15 @@ def test_fractional_epochs_as_hf_runs_them() -> None:
                                  "batch_size": 4, "grad_accum": 3, "epochs": 2.5}})
     assert spec.steps == math.ceil(2.5 * 4)
     assert np.array_equal(spec.plan.epoch, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
+
+
+def test_check_takes_the_training_flags_for_every_spec(tmp_path: Path) -> None:
+    (tmp_path / "cosine.yaml").write_text("scheduler: {type: CosineAnnealingLR, T_max: 300}\n")
+    loop = ["--framework", "accelerate", "--dataset-size", "4800", "--batch-size", "4",
+            "--epochs", "1"]
+    done = _lrviz("check", "cosine.yaml", *loop, "--world-size", "4", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "the schedule ends at optimizer step 75 of 300" in done.stdout
+    bad = _lrviz("check", "cosine.yaml", *loop, "--world-size", "0", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "--world-size: expected an integer >= 1, got 0" in bad.stderr
