@@ -289,6 +289,11 @@ class Expression:
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The compiled closures cannot be pickled; the text can, and is validated again
+        # on the way in, so a spec crosses to a worker process by the same rules.
+        return (parse_expression, (self.text, self.variable, self.where))
+
 
 def parse_expression(text: str, variable: str, where: str | None = None) -> Expression:
     """Validate ``text``, an expression in ``variable``, and return an :class:`Expression`.
