@@ -57,10 +57,11 @@ def test_compare_and_check_on_two_workers_say_the_same(runner: CliRunner, tmp_pa
         checked = runner.invoke(app, ["check", paths[0], str(bad), *paths[1:], "--jobs", jobs,
                                       "--format", "json"])
         assert checked.exit_code == 2  # the invalid file, reported in its place
-        outputs[jobs] = ([f.read_bytes() for f in files], compared.stdout.replace(f"c{jobs}.", "c."),
-                         checked.stdout, checked.stderr)
+        said = compared.stdout.replace(f"c{jobs}.", "c.")  # the paths written differ
+        outputs[jobs] = ([f.read_bytes() for f in files], said, checked.stdout, checked.stderr)
     assert outputs["1"] == outputs["2"]
-    assert outputs["2"][3] == f"error: {bad}: scheduler.step_size: expected an integer >= 1, got 0\n"
+    refusal = f"error: {bad}: scheduler.step_size: expected an integer >= 1, got 0\n"
+    assert outputs["2"][3] == refusal
 
 
 def test_a_failing_spec_in_a_worker_writes_nothing(runner: CliRunner, tmp_path: Path) -> None:
