@@ -262,9 +262,15 @@ def _draw_metric(ax: Axes, trace: Trace) -> None:
         rows = np.array([d.row for d in steps])
         best = np.array([d.best for d in steps])
         bar = np.array([d.bar for d in steps])
-        ax.plot(rows, best, color="#333333", linewidth=0.9, drawstyle="steps-post",
-                label="best so far")
-        ax.fill_between(rows, best, bar, step="post", color="#333333", alpha=0.15,
+        step: Any = "post"
+        if len(rows) > _MAX_POINTS:  # a long noisy run improves at most steps: envelopes
+            # of a few buckets per pixel; a filled polygon is never simplified when saved,
+            # so the band takes fewer buckets and no steps of its own (both sub-pixel)
+            rows, best, bar = _step_envelopes(rows, best, bar, points=_MAX_POINTS // 4)
+            step = None
+        ax.plot(rows, best, color="#333333", linewidth=0.9,
+                drawstyle="steps-post" if step else "default", label="best so far")
+        ax.fill_between(rows, best, bar, step=step, color="#333333", alpha=0.15,
                         linewidth=0, label="threshold to beat")
         for start, end in _runs([d.row for d in steps if d.cooldown]):
             ax.axvspan(start - 0.5, end + 0.5, color=PALETTE[5], alpha=0.12, linewidth=0)
@@ -273,6 +279,17 @@ def _draw_metric(ax: Axes, trace: Trace) -> None:
                 marker="v", color=PALETTE[1], markersize=5, label="lr cut after this value")
         ax.legend(loc="upper right", frameon=False, fontsize=6.5, ncol=2)
     ax.set_ylabel("metric")
+
+
+def _step_envelopes(rows: np.ndarray, *values: np.ndarray,
+                    points: int = _MAX_POINTS) -> tuple[np.ndarray, ...]:
+    """Step functions known at ``rows`` (each holds until the next row), as the min/max
+    envelope of their value at every row in between: bounded in points, as the lr line."""
+    every = np.arange(int(rows[0]), int(rows[-1]) + 1)
+    at = np.searchsorted(rows, every, side="right") - 1
+    out = [envelope(v[at], points) for v in values]
+    x = out[0][0] + rows[0]
+    return (x, *(y for _, y in out))
 
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:
