@@ -317,6 +317,10 @@ AllowPath = Annotated[list[Path] | None, typer.Option(
     "--allow-path", metavar="DIR", show_default=False,
     help="A folder specs may name files in, besides their own and the current folder; "
     "repeatable.")]
+Jobs = Annotated[int | None, typer.Option(
+    "-j", "--jobs", metavar="N", show_default=False,
+    help="Worker processes to spread the specs over (default: one per core, at most one "
+    "per spec; 1: run them all in this process). The outputs are the same.")]
 
 
 def _training_option(name: str) -> Any:
@@ -352,12 +356,13 @@ def compare(
     from_: FromFormat = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
+    jobs: Jobs = None,
     debug: Debug = False,
 ) -> None:
     """Several schedules on one figure or a grid, with a summary."""
     with _boundary(debug):
+        from lrviz import workers
         from lrviz.compare import load_specs, summarize
-        from lrviz.engine import simulate
         from lrviz.render import outputs as render
         from lrviz.render.compare import write_comparison
 
@@ -372,12 +377,13 @@ def compare(
             from dataclasses import replace
 
             loaded = [replace(s, plot=replace(s.plot, log_y=log_y)) for s in loaded]
-        _lean_torch()
-        traces = []
         for spec in loaded:
             for note in spec.notes:
                 _say("note", f"{spec.name}: {note}")
-            traces.append(simulate(spec))
+        count = workers.jobs_for(jobs, len(loaded))
+        if count == 1:
+            _lean_torch()
+        traces = workers.run(workers.simulate_one, loaded, count)
         summaries = [summarize(t) for t in traces]
         _print_summary(summaries)
         for path in write_comparison(traces, summaries, outputs, layout, title):
@@ -468,6 +474,7 @@ def check(
     grad_accum: Annotated[str | None, _training_option("grad_accum")] = None,
     epochs: Annotated[str | None, _training_option("epochs")] = None,
     max_steps: Annotated[str | None, _training_option("max_steps")] = None,
+    jobs: Jobs = None,
     debug: Debug = False,
 ) -> None:
     """Lint specs for what would crash or misbehave in training.
@@ -477,9 +484,9 @@ def check(
     with _boundary(debug):
         from rich.console import Console
 
-        from lrviz import readers
+        from lrviz import readers, workers
         from lrviz.api import load_spec
-        from lrviz.check import check_spec, exit_code
+        from lrviz.check import exit_code
         from lrviz.render.report import render_reports
 
         if format not in ("text", "json"):
@@ -493,7 +500,7 @@ def check(
         training = {k: v for k, v in given.items() if v is not None}
         overrides = {"training": training} if training else None
         flags = {f"training.{k}": "--" + k.replace("_", "-") for k in training}
-        reports, invalid = [], False
+        loaded: list[Any] = []  # per file: its Spec, or the SpecError that refused it
         for path in specs:
             try:
                 spec = load_spec(path, overrides, from_=from_, allow_import=allow_import,
@@ -501,11 +508,22 @@ def check(
                 for note in spec.notes:  # what a config left out and lrviz assumed
                     if note.startswith("assumed "):
                         _say("note", f"{path}: {note}" if len(specs) > 1 else note)
-                _lean_torch()
-                reports.append(check_spec(spec))
+                loaded.append(spec)
             except SpecError as exc:  # report it, and still check the others
-                _say("error", str(exc))
+                loaded.append(exc)
+        valid = [s for s in loaded if not isinstance(s, SpecError)]
+        count = workers.jobs_for(jobs, len(valid))
+        if count == 1 and valid:
+            _lean_torch()
+        checked = iter(workers.run(workers.check_one, valid, count))
+        reports, invalid = [], False
+        for item in loaded:  # in the order of the files, as one loop over them would
+            report, error = (None, item) if isinstance(item, SpecError) else next(checked)
+            if error is not None:
+                _say("error", str(error))
                 invalid = True
+            elif report is not None:
+                reports.append(report)
         render_reports(reports, format, Console(highlight=False, soft_wrap=True))
         code = 2 if invalid else exit_code(reports)
         if code:
@@ -587,6 +605,7 @@ def gallery(
     from_: FromFormat = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
+    jobs: Jobs = None,
     debug: Debug = False,
 ) -> None:
     """Render a folder of specs into a gallery.
@@ -599,7 +618,8 @@ def gallery(
         svg = svg or (check_only and any(output.glob("*.svg")))
         entries = galleries.build(folder, svg=svg, before_running=_lean_torch,
                                   allow_import=allow_import,
-                                  allow_paths=tuple(allow_path or ()), from_=from_)
+                                  allow_paths=tuple(allow_path or ()), from_=from_,
+                                  jobs=jobs)
         for entry in entries:
             if entry.error is not None:
                 _say("error", str(entry.error))

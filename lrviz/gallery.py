@@ -65,7 +65,8 @@ def spec_files(folder: Path) -> list[Path]:
 
 def build(folder: Path, svg: bool = False, allow_import: bool = False,
           allow_paths: tuple[Path, ...] = (), from_: str | None = None,
-          before_running: Callable[[], object] | None = None) -> list[Entry]:
+          before_running: Callable[[], object] | None = None,
+          jobs: int | None = 1) -> list[Entry]:
     """Simulate and render every spec of ``folder`` in memory; failures are kept, not raised.
 
     The folder's files are untrusted: each must be a regular file inside the folder
@@ -75,11 +76,13 @@ def build(folder: Path, svg: bool = False, allow_import: bool = False,
 
     Every spec is read and validated first, without torch: if one is invalid, nothing
     runs (the gallery would not be written anyway), so the refusal is quick.
-    ``before_running`` is called once, when the specs are valid and torch is needed.
+    ``before_running`` is called once, when the specs are valid and torch is needed in
+    this process. ``jobs`` workers (None: one per core, at most one per spec) run
+    the specs (:mod:`lrviz.workers`); the entries are the same whatever their number.
     """
     from lrviz import inputs, readers
-    from lrviz.api import load_spec, simulate
-    from lrviz.render.figure import render_bytes
+    from lrviz.api import load_spec
+    from lrviz.workers import jobs_for, run
 
     if from_ is not None:
         readers.find(from_)  # refused once, not once per spec
@@ -107,17 +110,32 @@ def build(folder: Path, svg: bool = False, allow_import: bool = False,
         entries.append(entry)
     if any(e.error is not None for e in entries):
         return entries
-    if before_running is not None:
+    count = jobs_for(jobs, len(entries))
+    if before_running is not None and count == 1:  # workers set themselves up
         before_running()
-    for i, entry in enumerate(entries):
-        try:
-            entry.trace = simulate(specs[i])
-            entry.images[f"{entry.name}.png"] = render_bytes(entry.trace, ".png")
-            if svg:
-                entry.images[f"{entry.name}.svg"] = render_bytes(entry.trace, ".svg")
-        except LrvizError as exc:
-            entry.error = exc
+    done = run(_render, [(specs[i], svg) for i in range(len(entries))], count)
+    for entry, (trace, images, error) in zip(entries, done, strict=True):
+        entry.trace, entry.images, entry.error = trace, images, error
     return entries
+
+
+def _render(item: tuple[Spec, bool]) -> tuple[Trace | None, dict[str, bytes], LrvizError | None]:
+    """One spec simulated and its images rendered into bytes (in a worker, or here)."""
+    from lrviz.api import simulate
+    from lrviz.render.figure import render_bytes
+    from lrviz.workers import portable
+
+    spec, svg = item
+    images: dict[str, bytes] = {}
+    trace = None
+    try:
+        trace = portable(simulate(spec))
+        images[f"{spec.name}.png"] = render_bytes(trace, ".png")
+        if svg:
+            images[f"{spec.name}.svg"] = render_bytes(trace, ".svg")
+    except LrvizError as exc:  # kept, as the loop always kept it: the gallery reports it
+        return trace, images, exc
+    return trace, images, None
 
 
 def manifest(entries: list[Entry], folder: Path) -> dict[str, object]:

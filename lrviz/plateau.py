@@ -38,10 +38,19 @@ def decisions(trace: Trace) -> list[PlateauStep]:
 
 
 def replay(trace: Trace) -> list[PlateauStep]:
-    """The ReduceLROnPlateau decisions of a plateau trace, one per metric fed."""
+    """The ReduceLROnPlateau decisions of a plateau trace, at the steps where something
+    happens: the first and last metric fed, every improvement (``best`` and so the bar
+    change there), every cut or skipped cut, and every step of a cooldown window.
+
+    Between two kept steps nothing the figure, the table or ``check`` shows changes
+    (``best`` and ``bar`` hold, no cooldown, no action), so a million-step run keeps a
+    few hundred records, not a million. ``bad`` counts every step, kept or not.
+    """
     spec = trace.spec
     if trace.metric is None or not spec.scheduler.info.plateau:
         return []
+    import numpy as np
+
     p: dict[str, Any] = spec.scheduler.params
     info = spec.scheduler.info
     mode = p.get("mode", info.param("mode").default)
@@ -55,30 +64,41 @@ def replay(trace: Trace) -> list[PlateauStep]:
     floors = list(min_lr) if isinstance(min_lr, list) else [min_lr] * trace.groups
 
     unit = "epoch" if spec.interval == "epoch" else "step"  # what one step(metric) call is
+    metric = np.asarray(trace.metric, dtype=float)
+    fed = np.flatnonzero(~np.isnan(metric))
+    if not fed.size:
+        return []
+    last = int(fed[-1])
+    # The loop below is the replay's whole cost at a million steps: plain floats and
+    # locals, the bar worked out once per improvement, a record only where one is kept.
     best = math.inf if mode == "min" else -math.inf
+    bar = _bar(best, mode, threshold, threshold_mode)
+    below = mode == "min"
     bad = counter = 0
     out = []
-    for row in map(int, (i for i in range(trace.steps) if not math.isnan(trace.metric[i]))):
-        value = float(trace.metric[row])
-        if _better(value, _bar(best, mode, threshold, threshold_mode), mode):
+    first = True
+    for row, value in zip(fed.tolist(), metric[fed].tolist(), strict=True):
+        improved = value < bar if below else value > bar
+        if improved:
             best, bad = value, 0
+            bar = _bar(best, mode, threshold, threshold_mode)
         else:
             bad += 1
         in_cooldown = counter > 0
         if in_cooldown:
             counter -= 1
             bad = 0
-        action, reason = "", ""
-        groups: tuple[str, ...] = ()
         if bad > patience:
             action, reason, groups = _reduce(trace.lrs[:, row], factor, floors, eps,
                                              patience + 1, unit)
-            counter, bad_after = cooldown, 0
+            counter, bad = cooldown, 0
+        elif improved or in_cooldown or first or row == last:
+            action, reason, groups = "", "", ()
         else:
-            bad_after = bad
-        out.append(PlateauStep(row, value, best, _bar(best, mode, threshold, threshold_mode),
-                               bad_after, in_cooldown, action, reason, groups))
-        bad = bad_after
+            continue
+        first = False
+        out.append(PlateauStep(row, value, best, bar, bad, in_cooldown, action, reason,
+                               groups))
     return out
 
 

@@ -279,24 +279,54 @@ def _draw_metric(ax: Axes, trace: Trace) -> None:
 
     assert trace.metric is not None
     fed = np.flatnonzero(~np.isnan(trace.metric))
-    ax.plot(fed, trace.metric[fed], color=PALETTE[2], linewidth=1.0, label="metric fed")
-    steps = decisions(trace)
+    # a long run is drawn as the lr line is: the min and max of each bucket of values
+    x, y = envelope(trace.metric[fed])
+    ax.plot(np.interp(x, np.arange(len(fed)), fed) if len(x) != len(fed) else fed, y,
+            color=PALETTE[2], linewidth=1.0, label="metric fed")
+    steps = decisions(trace)  # the replay keeps only the steps where something happens
     if steps:
         rows = np.array([d.row for d in steps])
         best = np.array([d.best for d in steps])
         bar = np.array([d.bar for d in steps])
-        ax.plot(rows, best, color="#333333", linewidth=0.9, drawstyle="steps-post",
-                label="best so far")
-        ax.fill_between(rows, best, bar, step="post", color="#333333", alpha=0.15,
+        step: Any = "post"
+        if len(rows) > _MAX_POINTS:  # a long noisy run improves at most steps: envelopes
+            # of a few buckets per pixel; a filled polygon is never simplified when saved,
+            # so the band takes fewer buckets and no steps of its own (both sub-pixel)
+            rows, best, bar = _step_envelopes(rows, best, bar, points=_MAX_POINTS // 4)
+            step = None
+        ax.plot(rows, best, color="#333333", linewidth=0.9,
+                drawstyle="steps-post" if step else "default", label="best so far")
+        ax.fill_between(rows, best, bar, step=step, color="#333333", alpha=0.15,
                         linewidth=0, label="threshold to beat")
-        for d in steps:
-            if d.cooldown:
-                ax.axvspan(d.row - 0.5, d.row + 0.5, color=PALETTE[5], alpha=0.12, linewidth=0)
+        for start, end in _runs([d.row for d in steps if d.cooldown]):
+            ax.axvspan(start - 0.5, end + 0.5, color=PALETTE[5], alpha=0.12, linewidth=0)
         cuts = [d for d in steps if d.reduced]
         ax.plot([d.row for d in cuts], [d.metric for d in cuts], linestyle="none",
                 marker="v", color=PALETTE[1], markersize=5, label="lr cut after this value")
         ax.legend(loc="upper right", frameon=False, fontsize=6.5, ncol=2)
     ax.set_ylabel("metric")
+
+
+def _step_envelopes(rows: np.ndarray, *values: np.ndarray,
+                    points: int = _MAX_POINTS) -> tuple[np.ndarray, ...]:
+    """Step functions known at ``rows`` (each holds until the next row), as the min/max
+    envelope of their value at every row in between: bounded in points, as the lr line."""
+    every = np.arange(int(rows[0]), int(rows[-1]) + 1)
+    at = np.searchsorted(rows, every, side="right") - 1
+    out = [envelope(v[at], points) for v in values]
+    x = out[0][0] + rows[0]
+    return (x, *(y for _, y in out))
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Consecutive rows as (first, last) runs: one span per cooldown window, not per row."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and runs[-1][1] == row - 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
 
 
 def _draw_events(ax: Axes, marks: list[Event], label: bool,

@@ -1,0 +1,133 @@
+"""Specs spread over the cores: the same results, in order, from several processes.
+
+A gallery, a comparison or a check of many files runs one spec after another; each spec
+is independent, so ``run`` hands them to worker processes and gives the results back in
+the order of the inputs, exactly as the loop in this process would have made them. The
+workers only compute (simulate, render into bytes): every file is still written by the
+parent, through :func:`lrviz.render.files.write_files`, all or nothing.
+
+Workers are started with the ``spawn`` method: a fresh interpreter, never a copy of
+this one. Forking a process that has loaded torch (its thread pools, its allocator) or
+matplotlib is what their documentation warns against, and a fresh process also gives
+each worker the same state a one-worker run starts from, so outputs are byte-identical.
+A fresh interpreter costs its imports (about a second for torch); the parent of a
+parallel run never imports torch, so the imports themselves run side by side.
+
+Interrupts: workers ignore SIGINT (a Ctrl-C reaches the whole process group; the
+parent alone decides), and whatever ends the parent early (an exception, SIGINT,
+SIGTERM turned into an exception by the CLI) terminates the workers before it goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from lrviz.errors import SpecError
+
+if TYPE_CHECKING:
+    from lrviz.check import Report
+    from lrviz.spec import Spec
+    from lrviz.trace import Trace
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity where the OS tells it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def jobs_for(requested: int | None, items: int, flag: str = "--jobs") -> int:
+    """How many workers to use: ``requested``, or every core, never more than ``items``."""
+    if requested is not None and requested < 1:
+        raise SpecError(f"expected an integer >= 1, got {requested}", flag)
+    wanted = requested if requested is not None else available_cores()
+    return max(1, min(wanted, items))
+
+
+def run(fn: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
+    """``[fn(item) for item in items]``, on ``jobs`` worker processes when ``jobs > 1``.
+
+    ``fn`` and the items must pickle (a module-level function; specs do, expressions
+    included). An exception ``fn`` raises in a worker is raised here, as it would have
+    been by the loop; an exception here ends every worker first.
+    """
+    if jobs <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    pool = context.Pool(min(jobs, len(items)), initializer=_start_worker)
+    try:
+        # one item at a time: specs differ a lot in cost, so a worker takes the next one
+        # when it is free; imap keeps the order of the inputs
+        results = list(pool.imap(fn, items, chunksize=1))
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
+    return results
+
+
+def _start_worker() -> None:
+    """A worker's setup: what the CLI's process does before it runs a spec."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The CLI's error boundary reports what a spec does to numpy or matplotlib in its own
+    # words, never as library warnings; the workers' stderr stays as quiet.
+    warnings.filterwarnings("ignore", module=r"(matplotlib|numpy)(\.|$)")
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    # One thread per worker: the workers already fill the cores, and torch's own pool
+    # (one thread per core, spinning between operations) would make them fight over them.
+    # A schedule's tensors hold one value, so no result depends on it.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    from lrviz.engine import skip_dynamo_import
+
+    skip_dynamo_import()
+
+
+def portable(trace: T) -> T:
+    """``trace`` as a worker hands it back: its torch version a plain ``str``.
+
+    The engine records ``torch.__version__``, a ``str`` subclass of torch's own, and
+    unpickling that would import torch in the parent (a second of CPU for nothing); the
+    text, and so every output made of it, is the same.
+    """
+    version = getattr(trace, "torch_version", None)
+    if version is None or type(version) is str:
+        return trace
+    return dataclasses.replace(trace, torch_version=str(version))  # type: ignore[type-var]
+
+
+def simulate_one(spec: Spec) -> Trace:
+    """The engine's trace of one spec (``lrviz compare``'s unit of work)."""
+    from lrviz.engine import simulate
+
+    return portable(simulate(spec))
+
+
+def check_one(spec: Spec) -> tuple[Report | None, SpecError | None]:
+    """``lrviz check``'s unit of work: the report, or the SpecError that refused the spec
+    (returned, not raised, so that the other specs are still checked)."""
+    from lrviz.check import check_spec
+
+    try:
+        report = check_spec(spec)
+    except SpecError as exc:
+        return None, exc
+    if report.trace is not None:
+        report = dataclasses.replace(report, trace=portable(report.trace))
+    return report, None

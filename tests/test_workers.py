@@ -1,0 +1,94 @@
+"""Specs spread over worker processes: the same bytes, the same errors, as one process."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lrviz.api import load_spec
+from lrviz.cli import app
+from lrviz.errors import SpecError
+from lrviz.workers import jobs_for
+
+ROOT = Path(__file__).resolve().parents[1]
+# an expression (rebuilt from its text in the worker), a metric, a warmup, a composite
+SPECS = ("lambda", "plateau", "warmup_cosine", "chained")
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    for name in SPECS:
+        shutil.copy(ROOT / "configs" / f"{name}.yaml", folder)
+    return folder
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_gallery_on_two_workers_is_byte_identical(runner: CliRunner, tmp_path: Path) -> None:
+    specs = _folder(tmp_path)
+    written = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        result = runner.invoke(app, ["gallery", str(specs), "-o", str(out), "--svg",
+                                     "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        written[jobs] = _files(out)
+    assert len(written["1"]) == 2 * len(SPECS) + 2
+    assert written["1"] == written["2"]
+
+
+def test_compare_and_check_on_two_workers_say_the_same(runner: CliRunner, tmp_path: Path) -> None:
+    paths = [str(ROOT / "configs" / f"{name}.yaml") for name in SPECS]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scheduler: {type: StepLR, step_size: 0}\n")
+    outputs = {}
+    for jobs in ("1", "2"):
+        files = [tmp_path / f"c{jobs}.csv", tmp_path / f"c{jobs}.png"]
+        compared = runner.invoke(app, ["compare", *paths, "--jobs", jobs,
+                                       *(a for f in files for a in ("-o", str(f)))])
+        assert compared.exit_code == 0, compared.output
+        checked = runner.invoke(app, ["check", paths[0], str(bad), *paths[1:], "--jobs", jobs,
+                                      "--format", "json"])
+        assert checked.exit_code == 2  # the invalid file, reported in its place
+        said = compared.stdout.replace(f"c{jobs}.", "c.")  # the paths written differ
+        outputs[jobs] = ([f.read_bytes() for f in files], said, checked.stdout, checked.stderr)
+    assert outputs["1"] == outputs["2"]
+    refusal = f"error: {bad}: scheduler.step_size: expected an integer >= 1, got 0\n"
+    assert outputs["2"][3] == refusal
+
+
+def test_a_failing_spec_in_a_worker_writes_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    specs = _folder(tmp_path)
+    # valid, but torch's LambdaLR divides by zero at epoch 5, as training would
+    (specs / "zero.yaml").write_text("name: zero\nsteps: 20\nscheduler: {type: LambdaLR, "
+                                     "lr_lambda: '1 / (epoch - 5)'}\n")
+    results = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        results[jobs] = runner.invoke(app, ["gallery", str(specs), "-o", str(out),
+                                            "--jobs", jobs])
+        assert not out.exists()
+    assert results["1"].exit_code == results["2"].exit_code != 0
+    assert results["1"].stderr.replace("out1", "out") == results["2"].stderr.replace("out2", "out")
+    assert "zero" in results["2"].stderr and "division by zero" in results["2"].stderr
+
+
+def test_specs_cross_to_workers_by_their_text() -> None:
+    spec = load_spec(ROOT / "configs" / "lambda.yaml")
+    again = pickle.loads(pickle.dumps(spec))
+    expr = spec.scheduler.params["lr_lambda"]
+    assert again.scheduler.params["lr_lambda"](7) == expr(7)
+    assert repr(again.scheduler.params["lr_lambda"]) == repr(expr)
+
+
+def test_jobs_are_capped_by_the_specs_and_checked() -> None:
+    assert jobs_for(8, 3) == 3 and jobs_for(1, 3) == 1 and jobs_for(None, 1) == 1
+    with pytest.raises(SpecError, match="expected an integer >= 1, got 0"):
+        jobs_for(0, 3)
