@@ -83,8 +83,9 @@ def write_files(outputs: Sequence[tuple[Path, Writer]]) -> list[Path]:
     staged: list[tuple[Path, Path]] = []  # (temporary, target)
     try:
         for path, write in outputs:
-            fd, temp = _create_temp(path)
-            staged.append((temp, path))
+            with _signals_held():  # a temporary file exists only once it is on the list
+                fd, temp = _create_temp(path)
+                staged.append((temp, path))
             with os.fdopen(fd, "wb") as handle:  # the file we just created, never a link
                 write(handle)
         _commit(staged)
@@ -92,8 +93,9 @@ def write_files(outputs: Sequence[tuple[Path, Writer]]) -> list[Path]:
         raise SpecError(f"cannot write the output ({exc.strerror or exc})",
                         _target_of(exc, staged)) from None
     finally:
-        for temp, _ in staged:
-            _remove(temp)
+        with _signals_held():  # a signal now would stop the cleaning half way
+            for temp, _ in staged:
+                _remove(temp)
     return [path for _, path in staged]
 
 
