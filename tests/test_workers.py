@@ -92,3 +92,61 @@ def test_jobs_are_capped_by_the_specs_and_checked() -> None:
     assert jobs_for(8, 3) == 3 and jobs_for(1, 3) == 1 and jobs_for(None, 1) == 1
     with pytest.raises(SpecError, match="expected an integer >= 1, got 0"):
         jobs_for(0, 3)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        children = _children(todo.pop())
+        found |= children
+        todo += children
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize(("signal_name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_an_interrupted_parallel_gallery_ends_its_workers_and_writes_nothing(
+    tmp_path: Path, signal_name: str, code: int
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    specs, out = _folder(tmp_path), tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "lrviz", "gallery", str(specs), "-o",
+                             str(out), "--jobs", "2"], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    # the two workers, their forkserver and multiprocessing's resource tracker
+    while len(workers) < 4 and proc.poll() is None and time.monotonic() < deadline:
+        workers = _descendants(proc.pid)
+        time.sleep(0.05)
+    assert proc.poll() is None, "the gallery finished before it could be interrupted"
+    if signal_name == "SIGINT":  # a Ctrl-C reaches the whole process group
+        os.killpg(proc.pid, signal.SIGINT)
+    else:  # a SIGTERM, the parent alone
+        proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == code
+    assert not out.exists()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
