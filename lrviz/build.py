@@ -22,6 +22,7 @@ from lrviz.checker import (
     join_key,
     names_excerpt,
     num_text,
+    numbers,
     plain_data,
     show_value,
 )
@@ -529,7 +530,7 @@ def _metric(
             values = values.split(",")
         if not isinstance(values, list) or not values:
             raise check.fail("metric.values", "expected a non-empty list of numbers")
-        nums = tuple(check.number(v, f"metric.values[{i}]") for i, v in enumerate(values))
+        nums = numbers(check, values, "metric.values")
         return MetricSpec(nums, {"values": list(nums)})
     return _metric_file(check, raw, base_dir)
 

@@ -212,6 +212,28 @@ class Checker:
                         f"got {show_value(value)}")
 
 
+def _plain_numbers(values: list[Any] | tuple[Any, ...]) -> bool:
+    """True when every item is a Python float or int (not a bool, not a subclass)."""
+    return set(map(type, values)) <= {float, int}
+
+
+def numbers(check: Checker, values: list[Any], path: str) -> tuple[float, ...]:
+    """Every item of ``values`` as a finite float, or the error at the first bad one.
+
+    Plain finite floats and small ints (a logged metric) pass in one vectorised check;
+    anything else goes item by item, so the error names its index.
+    """
+    kinds = set(map(type, values))
+    if kinds <= {float, int}:
+        import numpy as np
+
+        array = np.asarray(values, dtype=float)
+        if np.isfinite(array).all() and (int not in kinds or all(
+                type(v) is float or abs(v) <= MAX_INT for v in values)):
+            return tuple(array.tolist())
+    return tuple(check.number(v, f"{path}[{i}]") for i, v in enumerate(values))
+
+
 def plain_data(check: Checker, raw: Any) -> Any:
     """A copy of a raw spec as plain data, as YAML would give it: numpy numbers become
     Python numbers and tuples lists; nesting and size are bounded (which also stops a
@@ -232,6 +254,9 @@ def plain_data(check: Checker, raw: Any) -> Any:
         if isinstance(value, dict):
             return {k: walk(v, join_key(path, str(k)), depth + 1) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
+            if _plain_numbers(value) and count + len(value) <= MAX_YAML_VALUES:
+                count += len(value)  # a long list of numbers (a metric): one pass
+                return list(value)
             return [walk(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
         if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
             return walk(value.item(), path, depth)  # numpy.float32(0.1), numpy.int64(100)

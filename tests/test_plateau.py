@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -176,3 +178,29 @@ def test_default_metric_is_announced(runner: CliRunner, tmp_path: Path) -> None:
                                  str(tmp_path / "x.csv")])
     assert "metric not given: feeding the synthetic `plateau-loss` metric (seed 0)" in \
         result.stderr
+
+
+@pytest.mark.parametrize(("values", "said"), [
+    ([1.0, 0.5, float("nan"), 0.2], "metric.values[2]: expected a finite number"),
+    ([1.0, 2**60, 0.5], "metric.values[1]: expected a finite number"),
+    ([1.0, True, 0.5], "metric.values[1]: expected a number, got true"),
+    ([1.0, "x", 0.5], "metric.values[1]: expected a number"),
+])
+def test_a_long_metric_list_is_checked_at_once_and_a_bad_value_named(
+        values: list[Any], said: str) -> None:
+    from lrviz.api import as_spec
+    from lrviz.errors import SpecError
+
+    values = [*values, *([0.1] * 1000)]
+    with pytest.raises(SpecError, match=re.escape(said)):
+        as_spec({"scheduler": {"type": "ReduceLROnPlateau"}, "metric": {"values": values}})
+
+
+def test_plain_numbers_become_the_same_floats_as_one_by_one() -> None:
+    from lrviz.api import as_spec
+
+    values = [1, 0.5, 3, 1e-300, -2.5] * 200
+    spec = as_spec({"scheduler": {"type": "ReduceLROnPlateau"}, "metric": {"values": values}})
+    assert spec.metric is not None
+    assert spec.metric.values[:1000] == tuple(float(v) for v in values)
+    assert all(type(v) is float for v in spec.metric.values)
