@@ -49,7 +49,8 @@ def simulate(spec: Spec, progress: Progress | None = None) -> Trace:
         momenta=momenta,
         metric=metric,
         warnings=tuple(seen),
-        torch_version=torch.__version__,
+        # a plain str: torch's own subclass would import torch wherever a trace is unpickled
+        torch_version=str(torch.__version__),
         momentum_name="beta1" if beta else "momentum",
     )
 

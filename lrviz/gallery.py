@@ -123,13 +123,12 @@ def _render(item: tuple[Spec, bool]) -> tuple[Trace | None, dict[str, bytes], Lr
     """One spec simulated and its images rendered into bytes (in a worker, or here)."""
     from lrviz.api import simulate
     from lrviz.render.figure import render_bytes
-    from lrviz.workers import portable
 
     spec, svg = item
     images: dict[str, bytes] = {}
     trace = None
     try:
-        trace = portable(simulate(spec))
+        trace = simulate(spec)
         images[f"{spec.name}.png"] = render_bytes(trace, ".png")
         if svg:
             images[f"{spec.name}.svg"] = render_bytes(trace, ".svg")

@@ -24,7 +24,6 @@ SIGTERM turned into an exception by the CLI) terminates the workers before it go
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import warnings
@@ -137,24 +136,11 @@ def _start_worker() -> None:
     skip_dynamo_import()
 
 
-def portable(trace: T) -> T:
-    """``trace`` as a worker hands it back: its torch version a plain ``str``.
-
-    The engine records ``torch.__version__``, a ``str`` subclass of torch's own, and
-    unpickling that would import torch in the parent (a second of CPU for nothing); the
-    text, and so every output made of it, is the same.
-    """
-    version = getattr(trace, "torch_version", None)
-    if version is None or type(version) is str:
-        return trace
-    return dataclasses.replace(trace, torch_version=str(version))  # type: ignore[type-var]
-
-
 def simulate_one(spec: Spec) -> Trace:
     """The engine's trace of one spec (``lrviz compare``'s unit of work)."""
     from lrviz.engine import simulate
 
-    return portable(simulate(spec))
+    return simulate(spec)
 
 
 def check_one(spec: Spec) -> tuple[Report | None, SpecError | None]:
@@ -166,6 +152,4 @@ def check_one(spec: Spec) -> tuple[Report | None, SpecError | None]:
         report = check_spec(spec)
     except SpecError as exc:
         return None, exc
-    if report.trace is not None:
-        report = dataclasses.replace(report, trace=portable(report.trace))
     return report, None
