@@ -118,6 +118,9 @@ class Trace:
     # ReduceLROnPlateau's decisions, replayed once by :func:`lrviz.api.analyze` (None:
     # not replayed yet); events, the metric panel and check read them.
     plateau_steps: tuple[PlateauStep, ...] | None = None
+    # training.resume: the lr of the process resumed at ``spec.resume.at``, shape
+    # (groups, steps), equal to ``lrs`` before it (README "Resume")
+    lrs_resumed: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
@@ -144,6 +147,8 @@ class Trace:
         cols: list[tuple[str, np.ndarray]] = [("step", np.arange(self.steps))]
         cols.extend(self.spec.plan.columns())
         cols.extend(_per_group("lr", self.lrs))
+        if self.lrs_resumed is not None:
+            cols.extend(_per_group("lr_resumed", self.lrs_resumed))
         if self.momenta is not None:
             cols.extend(_per_group("momentum", self.momenta))
         if self.metric is not None:
