@@ -76,6 +76,8 @@ CODES: dict[str, str] = {
                          "horizon: it never finishes (a step-sized horizon stepped per epoch)",
     "loop-steps-per-process": "the scheduler steps several times per optimizer step "
                               "(accelerate: once per process)",
+    "resume-breaks": "with training.resume, a restore mode (scheduler, optimizer, rebuild) "
+                     "does not continue the schedule: the first step that differs",
     "loop-partial-window": "an epoch's batches do not divide by grad_accum: the last "
                            "optimizer step of each epoch runs on fewer batches, or none",
 }
