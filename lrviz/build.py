@@ -46,6 +46,7 @@ from lrviz.spec import (
     MetricSpec,
     OptimizerSpec,
     PlotOptions,
+    ResumeSpec,
     SchedulerSpec,
     Spec,
     WarmupSpec,
@@ -95,7 +96,7 @@ def build_spec(
             "scheduler.interval",
             f"expected one of {', '.join(INTERVALS)}, got {show_value(interval)}"
         )
-    training = _training(check, raw)
+    training, resume = _training(check, raw)
     if training is not None and training["framework"] == "plain" and not (
             {"epochs", "max_steps"} & set(training)):
         training = None  # the plain loop, its length from the top level
@@ -141,6 +142,9 @@ def build_spec(
         plan = loop.plan(loop.Loop(max_steps=steps, steps_per_epoch=steps_per_epoch,
                                    interval=interval))
     steps = plan.rows
+    if resume is not None and resume.at >= steps:
+        raise check.fail("training.resume.at", f"expected a row of the run, from 1 to "
+                         f"{steps - 1}, got {resume.at}")
     # The cap counts one param group's lr, momentum and metric per step; more groups
     # use it up sooner.
     if steps * (groups + 2) > max_steps * 3:
@@ -211,6 +215,7 @@ def build_spec(
         warmup=plateau_warmup,
         warmup_steps=warmup.steps if warmup else 0,
         training=training,
+        resume=resume,
     )
 
 
@@ -229,19 +234,24 @@ def _warmup_ratios(check: Checker, sched: SchedulerSpec, notes: list[str]) -> Sc
     return SchedulerSpec(sched.info, params, children, sched.path)
 
 
-def _training(check: Checker, raw: dict[str, Any]) -> dict[str, Any] | None:
-    """The ``training:`` section, each value checked by the key table; None without it.
+def _training(check: Checker, raw: dict[str, Any]
+              ) -> tuple[dict[str, Any] | None, ResumeSpec | None]:
+    """The ``training:`` section, each value checked by the key table (None without it),
+    and its ``resume:``, which any loop takes, the plain one too.
 
     Under a framework the run's length is the section's (``epochs``, ``max_steps``), so
     the top level's ``steps``, ``epochs`` and ``steps_per_epoch`` are refused beside it.
     """
     section = raw.get("training")
     if section is None:
-        return None
+        return None, None
     section = check.mapping(section, "training", TRAINING_KEYS)
     out: dict[str, Any] = {}
+    resume = None
     for name, value in section.items():
-        if value is not None:
+        if name == "resume":
+            resume = _resume(check, value)
+        elif value is not None:
             out[name] = check.keyed("training", name, value)
     framework = out.setdefault("framework", "plain")
     for top in ("steps", "epochs", "steps_per_epoch"):
@@ -251,7 +261,22 @@ def _training(check: Checker, raw: dict[str, Any]) -> dict[str, Any] | None:
                        else "training.dataset_size or training.batches_per_epoch")
             raise check.fail(top, f"expected no value beside training: (framework "
                                   f"{framework}); the run's length is set by {instead}")
-    return out
+    return out, resume
+
+
+def _resume(check: Checker, value: Any) -> ResumeSpec | None:
+    """``training.resume``: where the run is saved and what the fresh process loads."""
+    if value is None:
+        return None
+    section = check.mapping(value, "training.resume", keys.names(keys.RESUME))
+    for key in keys.RESUME:
+        if key.required and section.get(key.name) is None:
+            raise check.fail(f"training.resume.{key.name}", f"missing; {key.help}")
+    restore = section.get("restore")
+    return ResumeSpec(
+        at=int(check.keyed("training.resume", "at", section["at"])),
+        restore=(check.keyed("training.resume", "restore", restore) if restore is not None
+                 else str(keys.key("training.resume", "restore").default)))
 
 
 def _plan(check: Checker, training: dict[str, Any], interval: str | None,

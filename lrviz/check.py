@@ -592,3 +592,36 @@ def torch_warnings(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
         yield Finding(WARNING, "torch-warning", f"torch warns: {text}", None,
                       spec.scheduler.path, None)
 
+
+
+@check
+def resume_breaks(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
+    """With ``training.resume``, every restore mode that would not continue the schedule,
+    in one finding: per mode the first row where the resumed lr leaves the planned one,
+    and the jump there."""
+    if spec.resume is None or trace is None:
+        return
+    from lrviz.engine import simulate
+    from lrviz.spec import ResumeSpec
+
+    at, said, first = spec.resume.at, [], trace.steps
+    for mode in ("scheduler", "optimizer", "rebuild"):
+        try:
+            other = simulate(dataclasses.replace(spec, resume=ResumeSpec(at, mode)))
+        except RunError as exc:
+            said.append(f"{mode} fails ({exc.message})")
+            first = min(first, at)
+            continue
+        assert other.lrs_resumed is not None
+        differs = (other.lrs_resumed != trace.lrs).any(axis=0)
+        if differs.any():
+            row = int(differs.argmax())
+            first = min(first, row)
+            said.append(f"{mode} from step {row} ({_num(float(trace.lrs[0, row]))} -> "
+                        f"{_num(float(other.lrs_resumed[0, row]))}, "
+                        f"{int(differs[row:].sum())} of {trace.steps - row} steps differ)")
+    if said:
+        yield Finding(WARNING, "resume-breaks", f"resumed at step {at}, restore: "
+                      + "; ".join(said), first, "training.resume",
+                      "restore: full (load both the optimizer's and the scheduler's "
+                      "state_dict)")

@@ -9,6 +9,7 @@ warning does not fire. The engine never prints or plots.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import warnings
@@ -39,7 +40,12 @@ def simulate(spec: Spec, progress: Progress | None = None) -> Trace:
         optimizer, beta = build_optimizer(spec)
         warmup = _build_warmup(spec, optimizer)
         scheduler = build_scheduler(spec.scheduler, optimizer, spec)
-        lrs, momenta, metric = _run(spec, optimizer, scheduler, warmup, beta, progress)
+        resumed = None
+        if spec.resume is None:
+            lrs, momenta, metric = _run(spec, optimizer, scheduler, warmup, beta, progress)
+        else:
+            lrs, momenta, metric, resumed = _run_resumed(spec, optimizer, scheduler, warmup,
+                                                         beta, progress)
     seen: dict[str, None] = {}
     for w in caught:
         seen.setdefault(f"{w.category.__name__}: {w.message}", None)
@@ -52,6 +58,7 @@ def simulate(spec: Spec, progress: Progress | None = None) -> Trace:
         # a plain str: torch's own subclass would import torch wherever a trace is unpickled
         torch_version=str(torch.__version__),
         momentum_name="beta1" if beta else "momentum",
+        lrs_resumed=resumed,
     )
 
 
@@ -169,16 +176,34 @@ def scheduler_class(sched: SchedulerSpec) -> Any:
     return getattr(module, info.factory[1])
 
 
-def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec) -> Any:
-    """The scheduler for ``sched``, nested schedulers first, as user code would."""
+def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec,
+                    last_epoch: int | None = None) -> Any:
+    """The scheduler for ``sched``, nested schedulers first, as user code would.
+
+    ``last_epoch`` rebuilds it at a position, as a resumed process that saved no scheduler
+    state writes it: passed to the scheduler if its constructor takes it, else (as
+    ChainedScheduler) to the schedulers inside it; an hf: factory's LambdaLR is built
+    again around the same lambdas with it (what the factory's own ``last_epoch`` does).
+    """
     info = sched.info
     cls = scheduler_class(sched)
     kwargs = dict(sched.params)
+    takes_position = last_epoch is not None and not info.by_name and (
+        "last_epoch" in inspect.signature(cls).parameters)
     if sched.children:
-        kwargs["schedulers"] = [build_scheduler(c, optimizer, spec) for c in sched.children]
+        inner = None if takes_position else last_epoch
+        kwargs["schedulers"] = [build_scheduler(c, optimizer, spec, inner)
+                                for c in sched.children]
+    if takes_position:
+        kwargs["last_epoch"] = last_epoch
     try:
         if info.by_name:  # transformers.get_scheduler(name, optimizer, ...)
-            return cls(info.attr, optimizer, **hf_arguments(kwargs))
+            built = cls(info.attr, optimizer, **hf_arguments(kwargs))
+            if last_epoch is not None:
+                from torch.optim.lr_scheduler import LambdaLR
+
+                built = LambdaLR(optimizer, built.lr_lambdas, last_epoch=last_epoch)
+            return built
         if info.optimizer_arg:
             return cls(optimizer, **kwargs)
         if "optimizer" in inspect.signature(cls).parameters:  # ChainedScheduler, torch >= 2.3
@@ -204,14 +229,102 @@ def hf_arguments(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _build_warmup(spec: Spec, optimizer: Any) -> Any:
+def _build_warmup(spec: Spec, optimizer: Any, last_epoch: int = -1) -> Any:
     """The LinearLR a training loop steps before ReduceLROnPlateau, if the spec has one."""
     if spec.warmup is None:
         return None
     from torch.optim.lr_scheduler import LinearLR
 
     return LinearLR(optimizer, start_factor=spec.warmup.start_factor, end_factor=1.0,
-                    total_iters=spec.warmup.steps)
+                    total_iters=spec.warmup.steps, last_epoch=last_epoch)
+
+
+# ---------------------------------------------------------------------------- resume
+
+
+class Saved:
+    """What a checkpoint at a row holds: deep copies of the state_dicts (the plateau
+    warmup's LinearLR has its own) and the training loop's own position."""
+
+    def __init__(self, optimizer: Any, scheduler: Any, warmup: Any, loop: _Loop) -> None:
+        self.optimizer = copy.deepcopy(optimizer.state_dict())
+        self.scheduler = copy.deepcopy(scheduler.state_dict())
+        self.warmup = copy.deepcopy(warmup.state_dict()) if warmup is not None else None
+        self.warmup_left, self.fed = loop.warmup_left, loop.fed
+
+
+def _position(state: dict[str, Any]) -> int:
+    """``last_epoch`` that rebuilds a scheduler where ``state`` left it: its constructor's
+    own step then lands on the saved count (torchtune's ``global_step - 1``)."""
+    if "last_epoch" not in state:  # ChainedScheduler: its schedulers step together
+        return _position(state["_schedulers"][0])
+    return int(state["last_epoch"]) - 1
+
+
+def resume_objects(spec: Spec, saved: Saved, restore: str) -> tuple[Any, Any, Any]:
+    """A fresh process's optimizer, scheduler and plateau warmup, with ``restore`` loaded.
+
+    Built as the spec says, then: full loads both state_dicts (optimizer first), scheduler
+    or optimizer only that one, and rebuild builds the scheduler at the saved position
+    instead, the keys schedulers put in the saved optimizer's param groups first set in
+    the fresh ones (``initial_lr``; OneCycleLR's ``max_lr``, ``min_lr``, ...): torch
+    refuses ``last_epoch`` without them, so a user must do it too. A
+    scheduler whose constructor takes no ``last_epoch`` (ReduceLROnPlateau) is rebuilt
+    fresh.
+    """
+    optimizer, _ = build_optimizer(spec)
+    if restore == "rebuild":
+        for group, old in zip(optimizer.param_groups, saved.optimizer["param_groups"],
+                              strict=True):
+            for key, value in old.items():  # initial_lr; OneCycleLR's max_lr, min_lr, ...
+                group.setdefault(key, value)
+        warmup = (None if saved.warmup is None
+                  else _build_warmup(spec, optimizer, _position(saved.warmup)))
+        scheduler = build_scheduler(spec.scheduler, optimizer, spec,
+                                    _position(saved.scheduler))
+        return optimizer, scheduler, warmup
+    warmup = _build_warmup(spec, optimizer)
+    scheduler = build_scheduler(spec.scheduler, optimizer, spec)
+    if restore in ("full", "optimizer"):
+        optimizer.load_state_dict(saved.optimizer)
+    if restore in ("full", "scheduler"):
+        scheduler.load_state_dict(saved.scheduler)
+        if warmup is not None:
+            warmup.load_state_dict(saved.warmup)
+    return optimizer, scheduler, warmup
+
+
+def resumed_run(spec: Spec, saved: Saved, restore: str, beta: bool,
+                into: np.ndarray) -> None:
+    """Rows ``at..`` of a fresh process resumed from ``saved``, written into ``into``."""
+    at = spec.resume.at if spec.resume is not None else 0
+    optimizer, scheduler, warmup = resume_objects(spec, saved, restore)
+    again = _Loop(spec, optimizer, scheduler, warmup, beta)
+    again.warmup_left, again.fed = saved.warmup_left, saved.fed
+    try:
+        again.run(at, spec.steps)
+    except RunError as exc:
+        exc.message = f"the run resumed at step {at} (restore: {restore}): {exc.message}"
+        raise
+    into[:, at:] = again.lrs[:, at:]
+
+
+def _run_resumed(
+    spec: Spec, optimizer: Any, scheduler: Any, warmup: Any, beta: bool,
+    progress: Progress | None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray]:
+    """The uninterrupted run, saved at ``spec.resume.at`` on its way, then the resumed one."""
+    assert spec.resume is not None
+    at = spec.resume.at
+    state = _Loop(spec, optimizer, scheduler, warmup, beta)
+    state.run(0, at)
+    saved = Saved(optimizer, scheduler, warmup, state)
+    state.run(at, spec.steps)
+    resumed = state.lrs.copy()
+    resumed_run(spec, saved, spec.resume.restore, beta, resumed)
+    if progress is not None:
+        progress(spec.steps)
+    return state.lrs, state.momenta, state.metric, resumed
 
 
 # ---------------------------------------------------------------------------- the loop

@@ -88,7 +88,11 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
             "own and the current folder; repeatable", "DIR"),
     *(RunFlag(f"--{k.name.replace('_', '-')}", f"training.{k.name}", _training_help(k),
               "" if k.kind == keys.BOOLEAN and k.name == "drop_last" else _metavar(k))
-      for k in keys.TRAINING if k.name not in ("epochs", "max_steps")),
+      for k in keys.TRAINING if k.name not in ("epochs", "max_steps", "resume")),
+    RunFlag("--resume-at", "training.resume.at", "simulate saving at optimizer step K and "
+            "going on in a fresh process (training.resume.at)", "K"),
+    RunFlag("--restore", "training.resume.restore", "what the resumed process loads: "
+            f"{', '.join(keys.RESTORES)} (training.resume.restore; default full)", "WHAT"),
     RunFlag("--debug", "debug", "show the Python traceback of an error"),
     RunFlag("--help", "help", "show this message and exit", short="-h"),
 )
@@ -374,6 +378,10 @@ def _apply_run_flag(
             inv.limit_steps = int(value)
         except ValueError:
             raise SpecError(f"expected an integer, got {value!r}", flag) from None
+    elif dest.startswith("training.resume."):
+        resume = overlay.setdefault("training", {}).setdefault("resume", {})
+        resume[dest.rpartition(".")[2]] = value
+        where[dest] = flag
     elif dest.startswith("training."):
         key = dest.partition(".")[2]
         overlay.setdefault("training", {})[key] = value

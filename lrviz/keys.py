@@ -15,6 +15,9 @@ from dataclasses import dataclass
 FRAMEWORKS = ("plain", "hf-trainer", "lightning", "accelerate", "torchtune", "deepspeed",
               "mmengine")
 X_AXES = ("step", "epoch", "samples", "tokens")
+# What a resumed process loads (README "Resume"): both state_dicts, one of them, or none
+# with the scheduler built anew at the run's position.
+RESTORES = ("full", "scheduler", "optimizer", "rebuild")
 
 # kinds of value
 INTEGER = "integer"
@@ -136,10 +139,20 @@ TRAINING: tuple[Key, ...] = (
         "processes and a prepared scheduler steps once per optimizer step.", default=False),
     Key("max_steps_per_epoch", INTEGER, "torchtune's cap on optimizer steps per epoch.",
         minimum=1),
+    Key("resume", MAPPING, "Save at an optimizer step and go on in a fresh process "
+        "(README \"Resume\"): `at:` the step, `restore:` what is loaded."),
+)
+
+RESUME: tuple[Key, ...] = (
+    Key("at", INTEGER, "The optimizer step (row) the resumed process starts at: rows before "
+        "it ran in the first process; 1 to the run's last row.", minimum=1, required=True),
+    Key("restore", CHOICE, "What the resumed process loads: full (optimizer and scheduler "
+        "state_dicts), scheduler or optimizer (only that one), rebuild (the scheduler built "
+        "anew with last_epoch at the run's position).", choices=RESTORES, default="full"),
 )
 
 SECTIONS: dict[str, tuple[Key, ...]] = {"": TOP, "warmup": WARMUP, "plot": PLOT,
-                                         "training": TRAINING}
+                                         "training": TRAINING, "training.resume": RESUME}
 
 
 def names(keys: tuple[Key, ...]) -> tuple[str, ...]:

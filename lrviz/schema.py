@@ -197,7 +197,8 @@ def _metric() -> dict[str, Any]:
 def _section(name: str, description: str) -> dict[str, Any]:
     table = keys.SECTIONS[name]
     return {"type": ["object", "null"], "description": description,
-            "properties": {k.name: _key(k) for k in table},
+            "properties": {k.name: _section(f"{name}.{k.name}", k.help)
+                           if k.kind == keys.MAPPING else _key(k) for k in table},
             "required": [k.name for k in table if k.required],
             "additionalProperties": False}
 

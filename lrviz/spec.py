@@ -105,6 +105,18 @@ class WarmupSpec:
 
 
 @dataclass(frozen=True)
+class ResumeSpec:
+    """Save at row ``at`` and go on in a fresh process that loads ``restore`` (README
+    "Resume")."""
+
+    at: int
+    restore: str = "full"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "restore": self.restore}
+
+
+@dataclass(frozen=True)
 class PlotOptions:
     """How the figure is drawn; None means lrviz chooses."""
 
@@ -147,6 +159,7 @@ class Spec:
     warmup: WarmupSpec | None = None
     warmup_steps: int = 0  # scheduler steps of warmup, however it is carried
     training: dict[str, Any] | None = None  # the training section as given, checked
+    resume: ResumeSpec | None = None  # training.resume: a save and a fresh process
 
     @property
     def steps(self) -> int:
@@ -191,6 +204,8 @@ class Spec:
         else:
             out["steps"] = self.steps
             out["steps_per_epoch"] = self.steps_per_epoch
+        if self.resume is not None:
+            out["training"] = {**out.get("training", {}), "resume": self.resume.to_dict()}
         out["optimizer"] = self.optimizer.to_dict()
         out["scheduler"] = {**self.scheduler.to_dict(), "interval": self.interval}
         if self.metric is not None:

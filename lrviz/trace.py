@@ -76,6 +76,8 @@ CODES: dict[str, str] = {
                          "horizon: it never finishes (a step-sized horizon stepped per epoch)",
     "loop-steps-per-process": "the scheduler steps several times per optimizer step "
                               "(accelerate: once per process)",
+    "resume-breaks": "with training.resume, a restore mode (scheduler, optimizer, rebuild) "
+                     "does not continue the schedule: the first step that differs",
     "loop-partial-window": "an epoch's batches do not divide by grad_accum: the last "
                            "optimizer step of each epoch runs on fewer batches, or none",
 }
@@ -118,6 +120,9 @@ class Trace:
     # ReduceLROnPlateau's decisions, replayed once by :func:`lrviz.api.analyze` (None:
     # not replayed yet); events, the metric panel and check read them.
     plateau_steps: tuple[PlateauStep, ...] | None = None
+    # training.resume: the lr of the process resumed at ``spec.resume.at``, shape
+    # (groups, steps), equal to ``lrs`` before it (README "Resume")
+    lrs_resumed: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
@@ -144,6 +149,8 @@ class Trace:
         cols: list[tuple[str, np.ndarray]] = [("step", np.arange(self.steps))]
         cols.extend(self.spec.plan.columns())
         cols.extend(_per_group("lr", self.lrs))
+        if self.lrs_resumed is not None:
+            cols.extend(_per_group("lr_resumed", self.lrs_resumed))
         if self.momenta is not None:
             cols.extend(_per_group("momentum", self.momenta))
         if self.metric is not None:

@@ -47,6 +47,10 @@ def constants(*factors: float) -> list[dict[str, Any]]:
 
 # Each case: a spec, the finding code it must produce, its severity, step and param.
 CASES: list[tuple[str, dict[str, Any], str, str, int | None, str | None]] = [
+    ("a cosine resumed at step 37 with only the scheduler's state restarts from 0.1",
+     {"steps": 100, "scheduler": {"type": "CosineAnnealingLR", "T_max": 100},
+      "training": {"resume": {"at": 37}}},
+     "resume-breaks", WARNING, 37, "training.resume"),
     ("a cosine prepared by accelerate on 4 processes ends at a quarter of the run",
      {"scheduler": {"type": "CosineAnnealingLR", "T_max": 30},
       "training": {"framework": "accelerate", "dataset_size": 640, "batch_size": 16,

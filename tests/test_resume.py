@@ -1,0 +1,212 @@
+"""training.resume (README "Resume"): the resumed process's lr is torch's own.
+
+``restore: full`` must continue every schedule exactly; the other modes must equal a save and
+load written here by hand with torch alone (fresh objects, ``load_state_dict`` or
+``last_epoch``), float for float.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from torch.optim import lr_scheduler as S
+from typer.testing import CliRunner
+
+import lrviz
+from lrviz.build import build_spec
+from lrviz.cli import app
+from lrviz.engine import simulate
+
+CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+STEPS, AT = 100, 37
+
+
+def resumed(raw: dict[str, Any], at: int, restore: str) -> lrviz.Trace:
+    training = {**raw.get("training", {}), "resume": {"at": at, "restore": restore}}
+    return simulate(build_spec({**raw, "training": training}))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_full_restore_continues_exactly(path: Path) -> None:
+    raw = yaml.safe_load(path.read_text())
+    plain = simulate(build_spec(raw))
+    for at in (1, plain.steps // 3, plain.steps - 1):
+        trace = resumed(raw, at, "full")
+        assert np.array_equal(trace.lrs, plain.lrs)
+        assert trace.lrs_resumed is not None
+        assert np.array_equal(trace.lrs_resumed, plain.lrs), (path.stem, at)
+
+
+# --- the reference: torch alone -------------------------------------------------------
+
+Make = Callable[[torch.optim.Optimizer, int], Any]  # (optimizer, last_epoch) -> scheduler
+
+
+def _sgd() -> torch.optim.Optimizer:
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    opt._opt_called = True  # type: ignore[attr-defined]
+    return opt
+
+
+def reference(make: Make, restore: str, metric: float | None = None) -> list[float]:
+    """100 rows, saved after row 36, resumed in fresh objects at row 37."""
+    opt = _sgd()
+    sched = make(opt, -1)
+    lrs = []
+
+    def step(s: Any) -> None:
+        s.step(metric) if metric is not None else s.step()
+
+    for _ in range(AT):
+        lrs.append(opt.param_groups[0]["lr"])
+        step(sched)
+    opt_state = copy.deepcopy(opt.state_dict())
+    sched_state = copy.deepcopy(sched.state_dict())
+    opt = _sgd()
+    if restore == "rebuild":
+        for key in ("initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum"):
+            if key in opt_state["param_groups"][0]:
+                opt.param_groups[0][key] = opt_state["param_groups"][0][key]
+        sched = make(opt, sched_state["last_epoch"] - 1)
+    else:
+        sched = make(opt, -1)
+        if restore in ("full", "optimizer"):
+            opt.load_state_dict(opt_state)
+        if restore in ("full", "scheduler"):
+            sched.load_state_dict(sched_state)
+    for _ in range(AT, STEPS):
+        lrs.append(opt.param_groups[0]["lr"])
+        step(sched)
+    return lrs
+
+
+def _seq(opt: torch.optim.Optimizer, last: int) -> Any:
+    return S.SequentialLR(opt, [S.LinearLR(opt, 0.01, 1.0, 10),
+                                S.CosineAnnealingLR(opt, 90)], [10], last_epoch=last)
+
+
+CASES: dict[str, tuple[dict[str, Any], Make]] = {
+    "cosine": ({"type": "CosineAnnealingLR", "T_max": 100},
+               lambda o, e: S.CosineAnnealingLR(o, 100, last_epoch=e)),
+    "multistep": ({"type": "MultiStepLR", "milestones": [30, 60], "gamma": 0.1},
+                  lambda o, e: S.MultiStepLR(o, [30, 60], 0.1, last_epoch=e)),
+    "step": ({"type": "StepLR", "step_size": 10, "gamma": 0.5},
+             lambda o, e: S.StepLR(o, 10, 0.5, last_epoch=e)),
+    "exponential": ({"type": "ExponentialLR", "gamma": 0.97},
+                    lambda o, e: S.ExponentialLR(o, 0.97, last_epoch=e)),
+    "onecycle": ({"type": "OneCycleLR", "max_lr": 0.1, "total_steps": 100},
+                 lambda o, e: S.OneCycleLR(o, 0.1, total_steps=100, last_epoch=e)),
+    "cyclic": ({"type": "CyclicLR", "base_lr": 0.001, "max_lr": 0.1, "step_size_up": 20},
+               lambda o, e: S.CyclicLR(o, 0.001, 0.1, step_size_up=20, last_epoch=e)),
+    "warm_restarts": ({"type": "CosineAnnealingWarmRestarts", "T_0": 30},
+                      lambda o, e: S.CosineAnnealingWarmRestarts(o, 30, last_epoch=e)),
+    "sequential": ({"type": "SequentialLR", "milestones": [10], "schedulers": [
+        {"type": "LinearLR", "start_factor": 0.01, "end_factor": 1.0, "total_iters": 10},
+        {"type": "CosineAnnealingLR", "T_max": 90}]}, _seq),
+}
+
+
+@pytest.mark.parametrize("restore", ["full", "scheduler", "optimizer", "rebuild"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_modes_equal_a_hand_written_save_and_load(name: str, restore: str) -> None:
+    sched, make = CASES[name]
+    raw = {"steps": STEPS, "scheduler": sched}
+    trace = resumed(raw, AT, restore)
+    assert trace.lrs_resumed is not None
+    assert trace.lrs_resumed[0].tolist() == reference(make, restore)
+    if restore == "full":
+        assert trace.lrs_resumed[0].tolist() == trace.lrs[0].tolist()
+
+
+def test_chained_scheduler_rebuild_passes_the_position_to_each_scheduler() -> None:
+    raw = {"steps": STEPS, "scheduler": {"type": "ChainedScheduler", "schedulers": [
+        {"type": "ExponentialLR", "gamma": 0.98}, {"type": "StepLR", "step_size": 25}]}}
+
+    def make(o: torch.optim.Optimizer, e: int) -> Any:
+        return S.ChainedScheduler([S.ExponentialLR(o, 0.98, last_epoch=e),
+                                   S.StepLR(o, 25, last_epoch=e)], o)
+
+    for restore in ("full", "scheduler", "optimizer"):
+        trace = resumed(raw, AT, restore)
+        assert trace.lrs_resumed[0].tolist() == reference(make, restore), restore
+    opt = _sgd()
+    first = reference(make, "full")[:AT]
+    opt.param_groups[0]["initial_lr"] = 0.1
+    chained = make(opt, AT - 1)  # both ExponentialLR and StepLR saved last_epoch == AT
+    rest = []
+    for _ in range(AT, STEPS):
+        rest.append(opt.param_groups[0]["lr"])
+        chained.step()
+    assert resumed(raw, AT, "rebuild").lrs_resumed[0].tolist() == first + rest
+
+
+def test_plateau_modes_equal_a_hand_written_save_and_load() -> None:
+    raw = {"steps": STEPS, "scheduler": {"type": "ReduceLROnPlateau", "patience": 2},
+           "metric": {"values": [1.0] * STEPS}}
+    for restore in ("full", "scheduler", "optimizer", "rebuild"):
+        trace = resumed(raw, AT, restore)
+        expected = reference(lambda o, e: S.ReduceLROnPlateau(o, patience=2),
+                             "full" if restore == "full" else
+                             "scheduler" if restore == "scheduler" else
+                             "optimizer" if restore == "optimizer" else "none", metric=1.0)
+        assert trace.lrs_resumed[0].tolist() == expected, restore
+
+
+def test_the_issues_numbers_at_step_37() -> None:
+    """Restoring only the scheduler puts the lr back to its first value at step 37."""
+    seq = resumed({"steps": STEPS, "scheduler": CASES["sequential"][0]}, AT, "scheduler")
+    assert seq.lrs[0, AT] == pytest.approx(0.0794, abs=5e-5)
+    assert seq.lrs_resumed[0, AT] == pytest.approx(0.001)
+    one = resumed({"steps": STEPS, "scheduler": CASES["onecycle"][0]}, AT, "scheduler")
+    assert one.lrs[0, AT] == pytest.approx(0.0968, abs=5e-5)
+    assert one.lrs_resumed[0, AT] == pytest.approx(0.004)
+    # CosineAnnealingLR never comes back to the planned curve: all 63 later rows differ
+    cos = resumed({"steps": STEPS, "scheduler": CASES["cosine"][0]}, AT, "scheduler")
+    assert int(np.sum(cos.lrs_resumed[0, AT:] != cos.lrs[0, AT:])) == STEPS - AT
+
+
+def test_csv_has_lr_resumed_and_nothing_changes_without_resume(tmp_path: Path) -> None:
+    runner = CliRunner()
+    plain, resumed_csv = tmp_path / "a.csv", tmp_path / "b.csv"
+    args = ["plot", "StepLR", "--step-size", "10", "--steps", "30"]
+    assert runner.invoke(app, [*args, "-o", str(plain)]).exit_code == 0
+    assert plain.read_text().splitlines()[0] == "step,lr"
+    result = runner.invoke(app, [*args, "--resume-at", "15", "--restore", "scheduler",
+                                 "-o", str(resumed_csv)])
+    assert result.exit_code == 0, result.output
+    rows = resumed_csv.read_text().splitlines()
+    assert rows[0] == "step,lr,lr_resumed"
+    assert rows[14] == "13,0.010000000000000002,0.010000000000000002"
+    # StepLR loaded alone multiplies the fresh optimizer's 0.1 at its next boundary
+    assert rows[16] == "15,0.010000000000000002,0.1"
+    assert rows[22] == "21,0.0010000000000000002,0.010000000000000002"
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--resume-at", "30"], "--resume-at: expected a row of the run, from 1 to 29, got 30"),
+    (["--resume-at", "0"], "--resume-at: expected an integer >= 1, got 0"),
+    (["--resume-at", "3", "--restore", "both"], "--restore: expected one of full, "
+     "scheduler, optimizer, rebuild, got 'both'"),
+])
+def test_bad_resume_is_one_line_exit_2_and_nothing_written(
+        tmp_path: Path, flags: list[str], message: str) -> None:
+    out = tmp_path / "x.csv"
+    result = CliRunner().invoke(app, ["plot", "StepLR", "--step-size", "10", "--steps", "30",
+                                      *flags, "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [f"error: {message}"]
+    assert not out.exists()
+
+
+def test_yaml_resume_key_names_the_key() -> None:
+    with pytest.raises(lrviz.SpecError, match=r"^r.yaml: training.resume.restore"):
+        from lrviz.build import build_file_spec
+        build_file_spec({"steps": 10, "scheduler": {"type": "StepLR", "step_size": 2},
+                         "training": {"resume": {"at": 3, "restore": "x"}}}, "r.yaml")
