@@ -415,6 +415,33 @@ RULES: dict[str, Rule] = {rule.name: rule for rule in (
 assert tuple(RULES) == FRAMEWORKS, "one rule per framework the spec names (lrviz.keys)"
 
 
+@dataclass(frozen=True)
+class Logs:
+    """How a framework logs the lr, for ``lrviz verify``: data, read by :mod:`lrviz.verify`."""
+
+    # the logged step number of row 0 (HF and mmengine count from 1, Lightning counts the
+    # optimizer steps taken, torchtune logs the lr after step N under step N); None: the
+    # user's own loop decides, so both 0 and 1 are tried
+    first_step: int | None
+    # what a logged step counts: optimizer steps, or micro-batches (mmengine iterations)
+    unit: Literal["optimizer", "batch"] = "optimizer"
+    # the framework's own reason for a scheduler stepping N times per optimizer step
+    fast: str = "the scheduler stepped per micro-batch"
+
+
+LOGS: dict[str, Logs] = {
+    "plain": Logs(None, fast="stepped per micro-batch, or by accelerate in several processes"),
+    "hf-trainer": Logs(1),
+    "lightning": Logs(0),
+    "accelerate": Logs(None, fast="accelerate steps the scheduler once per process"),
+    "torchtune": Logs(0),
+    "deepspeed": Logs(None),
+    "mmengine": Logs(1, unit="batch"),
+}
+
+assert tuple(LOGS) == FRAMEWORKS, "one logging record per framework (lrviz.keys)"
+
+
 def hf_warmup_steps(warmup: float, num_training_steps: int,
                     where: str = "scheduler.warmup_ratio") -> Filled:
     """HF's warmup length: ``warmup`` below 1 is a ratio of the run, ``ceil(ratio * total)``.
@@ -736,5 +763,5 @@ def _num(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-__all__ = ["FRAMEWORKS", "RULES", "X_AXES", "Filled", "Loop", "Plan", "Rule", "hf_warmup_steps",
-           "plan"]
+__all__ = ["FRAMEWORKS", "LOGS", "RULES", "X_AXES", "Filled", "Logs", "Loop", "Plan", "Rule",
+           "hf_warmup_steps", "plan"]

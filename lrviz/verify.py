@@ -38,7 +38,7 @@ MAX_SPEED = 64  # the fastest "runs N times fast" looked for
 class Verdict:
     """The diagnosis of one run, in words and in numbers."""
 
-    kind: str  # follows | longer | shifted | fast | restarts | scaled | differs
+    kind: str  # follows | longer | shifted | fast | slow | restarts | scaled | differs
     message: str  # the plain-language diagnosis
     first: int | None = None  # index into the aligned points of the first difference
     factor: float | None = None  # fast: N; scaled: the constant
@@ -78,31 +78,93 @@ class Comparison:
         return text
 
 
+@dataclass(frozen=True)
+class Loop:
+    """What verify takes from the spec's ``training:`` (lrviz.loop.LOGS): how the framework
+    counts logged steps and what makes its scheduler step N times per optimizer step."""
+
+    first_step: int | None = None  # the logged step of row 0; None: try 0 and 1
+    positions: np.ndarray | None = None  # logged steps count micro-batches: each row's one
+    fast: str = "stepped per micro-batch, or by accelerate in several processes"
+    processes: bool = False  # the framework's N is its process count
+    grad_accum: int = 1
+    per_row: int = 1  # scheduler steps the plan makes per row (1 when it varies)
+
+    def cause(self, speed: int) -> str:
+        """Why the scheduler would step ``speed`` times per optimizer step."""
+        if self.processes:
+            return f"{self.fast}: {speed} processes"
+        if speed == self.grad_accum:
+            return f"{self.fast}: grad_accum {speed}"
+        return self.fast
+
+    @classmethod
+    def of(cls, spec: Spec) -> Loop:
+        from lrviz.loop import LOGS, RULES
+
+        plan = spec.plan
+        logs = LOGS[plan.framework]
+        given = spec.training or {}
+        after = plan.after
+        per_row = int(after[0]) if after.size and (after == after[0]).all() else 1
+        return cls(first_step=logs.first_step,
+                   positions=plan.positions if logs.unit == "batch" else None,
+                   fast=logs.fast, processes=RULES[plan.framework].per_process,
+                   grad_accum=int(given.get("grad_accum", 1)), per_row=max(per_row, 1))
+
+
 def verify(spec: Spec, runs: Sequence[LoggedRun]) -> list[Comparison]:
-    """Simulate ``spec`` once and hold every run against it."""
+    """Simulate ``spec`` once and hold every run against it, aligned by the framework the
+    spec's ``training:`` names (its counting of logged steps), else by the log's format."""
     from lrviz.api import simulate
 
     trace = simulate(spec)
-    return [compare(trace.lrs[min(run.group, trace.groups - 1)], run, spec.name)
+    loop = Loop.of(spec)
+    return [compare(trace.lrs[min(run.group, trace.groups - 1)], run, spec.name, loop)
             for run in runs]
 
 
-def compare(plan: np.ndarray, run: LoggedRun, name: str = "plan") -> Comparison:
-    """Align ``run`` with ``plan`` (one lr per row) the framework's way and diagnose it."""
+def compare(plan: np.ndarray, run: LoggedRun, name: str = "plan", loop: Loop | None = None
+            ) -> Comparison:
+    """Align ``run`` with ``plan`` (one lr per row) the framework's way and diagnose it.
+
+    The log's own counting comes first (a trainer_state.json is HF's whatever the spec
+    says), then the framework's (``loop``), else both 0 and 1 are tried.
+    """
     plan = np.asarray(plan, dtype=np.float64)
-    choices = [run.first_step] if run.first_step is not None else [0, 1]
-    tried = [_compare_at(plan, run, name, first) for first in choices]
+    loop = loop or Loop()
+    first_step = run.first_step if run.first_step is not None else loop.first_step
+    if loop.positions is not None and run.first_step is None:
+        run = _per_row(run, loop.positions, first_step or 0)
+        first_step = 0
+    choices = [first_step] if first_step is not None else [0, 1]
+    tried = [_compare_at(plan, run, name, first, loop) for first in choices]
     return next((c for c in tried if c.follows), tried[0])
 
 
-def _compare_at(plan: np.ndarray, run: LoggedRun, name: str, first_step: int) -> Comparison:
+def _per_row(run: LoggedRun, positions: np.ndarray, first_step: int) -> LoggedRun:
+    """A log counting micro-batches, cut to the ones an optimizer step fell on and
+    renumbered by row (an iteration-stepped scheduler moves within a window)."""
+    from dataclasses import replace
+
+    batch = run.steps - first_step
+    rows = np.searchsorted(positions, batch)
+    rows = np.minimum(rows, positions.size - 1)
+    kept = positions[rows] == batch
+    if not kept.any():
+        return run
+    return replace(run, steps=rows[kept].astype(np.int64), lr=run.lr[kept], first_step=0)
+
+
+def _compare_at(plan: np.ndarray, run: LoggedRun, name: str, first_step: int,
+                loop: Loop) -> Comparison:
     rows = run.steps - first_step
     inside = (rows >= 0) & (rows < plan.size)
     planned = np.full(rows.shape, np.nan)
     planned[inside] = plan[rows[inside]]
     equal = np.zeros(rows.shape, dtype=bool)
     equal[inside] = _same(run, run.lr[inside], planned[inside])
-    verdict = _diagnose(plan, run, rows, inside, equal, first_step)
+    verdict = _diagnose(plan, run, rows, inside, equal, first_step, loop)
     return Comparison(run, plan, name, rows, planned, equal, verdict, first_step)
 
 
@@ -129,9 +191,10 @@ def _matches(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, points: np.ndar
 
 
 def _diagnose(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.ndarray,
-              equal: np.ndarray, first_step: int) -> Verdict:
+              equal: np.ndarray, first_step: int, loop: Loop) -> Verdict:
     n = plan.size
-    counting = " (steps counted from 1)" if run.first_step is None and first_step == 1 else ""
+    guessed = run.first_step is None and loop.first_step is None
+    counting = " (steps counted from 1)" if guessed and first_step == 1 else ""
     if equal[inside].all() and inside.any():
         if inside.all():
             note = (f"; the log ends at plan step {rows[-1]} of {n - 1}"
@@ -158,8 +221,10 @@ def _diagnose(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.nda
                 at = f"{speed}k" + (f"+{lag}" if lag else "")
                 return Verdict("fast", f"runs {speed} times fast: step k uses the plan's step "
                                f"{at}; the scheduler steps {speed} times per optimizer step "
-                               f"(stepped per micro-batch, or by accelerate in {speed} "
-                               "processes)", first, float(speed))
+                               f"({loop.cause(speed)})", first, float(speed))
+    slow = _slow(plan, run, rows, loop)
+    if slow is not None:
+        return Verdict("slow", slow, first, float(loop.per_row))
     restart = _restart(plan, run, rows, first)
     if restart is not None:
         return restart
@@ -168,6 +233,22 @@ def _diagnose(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.nda
         return Verdict("scaled", f"scaled by a constant: the log is {scale:.6g} times the plan "
                        "(a different base lr?)", first, scale)
     return Verdict("differs", f"differs from plan step {rows[first]} on", first)
+
+
+def _slow(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, loop: Loop) -> str | None:
+    """Runs N times slow: the plan steps the scheduler N times per row (accelerate's
+    processes) and the run once, so logged row N*k holds the plan's row k."""
+    speed = loop.per_row
+    if speed < 2:
+        return None
+    every = np.arange(len(run))
+    whole = (rows % speed == 0) & (rows > 0)
+    ok, checked = _matches(plan, run, rows[whole] // speed, every[whole])
+    if not (ok and checked >= 2):
+        return None
+    return (f"runs {speed} times slow: step {speed}k uses the plan's step k; the plan steps "
+            f"the scheduler {speed} times per optimizer step ({loop.cause(speed)}) and the run "
+            "once (split_batches, or a scheduler left out of accelerator.prepare?)")
 
 
 def _restart(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, first: int) -> Verdict | None:

@@ -210,3 +210,38 @@ def test_mlflow_database_refusals(tmp_path: Path) -> None:
     assert "expected a finite number" in _refused(db, Options(tag="cccc:lr"))
     not_db = _write(tmp_path / "other.db", b"hello")
     assert "expected an MLflow store" in _refused(not_db)
+
+
+def _long_scalar(tag: str, step: int, value: float, wall_time: bool = True) -> bytes:
+    """add_scalar's layout with any step (a varint); without wall_time it takes the
+    field-by-field path."""
+    varint = bytearray()
+    rest = step
+    while rest >= 0x80:
+        varint.append(rest & 0x7F | 0x80)
+        rest >>= 7
+    varint.append(rest)
+    content = _field(1, tag.encode()) + b"\x15" + struct.pack("<f", value)
+    head = b"\x09" + struct.pack("<d", 1.5) if wall_time else b""
+    return head + b"\x10" + bytes(varint) + _field(5, _field(1, content))
+
+
+def test_event_files_decoded_at_once_keep_each_tags_order(tmp_path: Path) -> None:
+    # thousands of records whose lengths repeat (taken by their period), a step varint
+    # growing at 128 and 16384 (the period breaks), and records of the other layout mixed in
+    records, expected = [], []
+    for step in range(0, 20000, 7):
+        lr = 1.0 / (step + 1)
+        records.append(_long_scalar("lr", step, lr, wall_time=step % 1001 != 0))
+        records.append(_long_scalar("loss", step, 2.0))
+        expected.append((step, np.float32(lr).item()))
+    path = _write(tmp_path / "events.out.tfevents.2.host", b"".join(_record(r) for r in records))
+    run = read_run(path, Options(tag="lr"))
+    assert list(zip(run.steps.tolist(), run.lr.tolist(), strict=True)) == expected
+    flipped = bytearray(path.read_bytes())
+    middle = sum(len(r) + 16 for r in records[:len(records) // 2])
+    flipped[middle + 12 + 3] ^= 0x01  # inside a record's data, in a stretch taken whole
+    assert "checksum" in _refused(_write(tmp_path / "events.out.tfevents.3.host",
+                                         bytes(flipped)))
+    assert "truncated" in _refused(_write(tmp_path / "events.out.tfevents.4.host",
+                                          bytes(flipped[:-3])))

@@ -186,3 +186,88 @@ print(",".join(m for m in ("torch", "lrviz.engine") if m in sys.modules) or "non
                           text=True, check=False, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "none"
+
+
+# --- alignment from the spec's training loop (lrviz.loop.LOGS) -----------------------------
+
+def _training_spec(tmp_path: Path, interval: str | None = None, **training: object) -> Path:
+    """cosine.yaml's plan, run by a framework: 40 batches of one epoch."""
+    scheduler: dict[str, object] = {"type": "CosineAnnealingLR", "T_max": 40}
+    if interval is not None:
+        scheduler["interval"] = interval
+    spec = {"name": "cosine", "optimizer": {"type": "SGD", "lr": 0.1}, "scheduler": scheduler,
+            "training": {"batches_per_epoch": 40, "epochs": 1, **training}}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def _verify(spec: Path, run: Path | str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["verify", str(spec), str(run)])
+    return result.exit_code, result.output
+
+
+def test_the_framework_counts_the_steps_of_a_log_that_does_not(tmp_path: Path) -> None:
+    # the event file counts from 0 (a plain loop wrote it); unnamed, both countings are tried
+    assert _verify(DATA / "cosine.yaml", DATA / "tb_follows")[0] == 0
+    lightning = _training_spec(tmp_path, framework="lightning", interval="step")
+    code, out = _verify(lightning, DATA / "tb_follows")
+    assert code == 0 and "counted from 1" not in out
+    # the HF Trainer logs step N for row N-1: this log holds the next step's lr under it
+    code, out = _verify(_training_spec(tmp_path, framework="hf-trainer"), DATA / "tb_follows")
+    assert code == 1 and "shifted by one step" in out
+
+
+def test_a_log_counted_from_1_follows_hf_without_guessing(tmp_path: Path) -> None:
+    plan = np.asarray(simulate(str(DATA / "cosine.yaml")).lrs[0])
+    log = tmp_path / "log.csv"
+    log.write_text("step,lr\n" + "".join(f"{k + 1},{float(v)!r}\n" for k, v in enumerate(plan)))
+    code, out = _verify(_training_spec(tmp_path, framework="hf-trainer"), log)
+    assert code == 0 and "follows the plan:" in out and "counted from 1" not in out
+    code, out = _verify(_training_spec(tmp_path, framework="lightning", interval="step"), log)
+    assert code == 1 and "follows" not in out  # Lightning counts from 0: no second guess
+
+
+def test_a_trainer_state_keeps_hf_counting_whatever_the_spec_names(tmp_path: Path) -> None:
+    spec = _training_spec(tmp_path, framework="lightning", interval="step")
+    code, out = _verify(spec, DATA / "hf_follows")
+    assert code == 0, out
+
+
+def test_accelerate_processes_are_planned_and_named(tmp_path: Path) -> None:
+    two = _training_spec(tmp_path, framework="accelerate", world_size=2)
+    assert _verify(two, DATA / "tb_fast")[0] == 0  # the plan steps twice per optimizer step
+    code, out = _verify(two, DATA / "tb_follows")
+    assert code == 1 and "runs 2 times slow" in out
+    split = _training_spec(tmp_path, framework="accelerate", world_size=2, split_batches=True,
+                           batch_size=2)
+    code, out = _verify(split, DATA / "tb_fast")
+    assert code == 1
+    assert "runs 2 times fast" in out
+    assert "accelerate steps the scheduler once per process: 2 processes" in out
+
+
+def test_stepping_per_micro_batch_names_grad_accum(tmp_path: Path) -> None:
+    spec = _training_spec(tmp_path, framework="lightning", interval="step", grad_accum=2)
+    code, out = _verify(spec, DATA / "tb_fast")
+    assert code == 1 and "runs 2 times fast" in out
+    assert "the scheduler stepped per micro-batch: grad_accum 2" in out
+
+
+def test_mmengine_logs_iterations_and_verify_reads_the_optimizer_steps(tmp_path: Path) -> None:
+    spec = _training_spec(tmp_path, framework="mmengine", interval="step", grad_accum=2)
+    plan = np.asarray(simulate(str(spec)).lrs[0])
+    # iteration i (logged as i + 1): the optimizer steps at odd ones; the lr in between moves
+    iterations = np.arange(2 * plan.size)
+    lr = np.where(iterations % 2 == 1, np.repeat(plan, 2), 0.5)
+    result = compare(plan, _run(iterations + 1, lr, first_step=None),
+                     loop=_loop_of(spec))
+    assert result.follows, result.line()
+    assert len(result.run) == plan.size
+
+
+def _loop_of(spec: Path) -> object:
+    from lrviz.api import load_spec
+    from lrviz.verify import Loop
+
+    return Loop.of(load_spec(str(spec)))

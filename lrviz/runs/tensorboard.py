@@ -105,62 +105,190 @@ def _framed(data: bytes) -> bool:
 
 
 def decode_events(data: bytes, source: str) -> dict[str, tuple[list[int], list[float], list[bool]]]:
-    """Every scalar of an event file: tag -> (steps, values, whether each was float32)."""
+    """Every scalar of an event file: tag -> (steps, values, whether each was float32).
+
+    The common records (see :func:`_simple`) are decoded all at once with numpy; the
+    others field by field. Each tag keeps the order its records were written in.
+    """
     starts, lengths = _frame(data, source)
     _check_crcs(data, starts, lengths, source)
-    out: dict[str, tuple[list[int], list[float], list[bool]]] = {}
-    simple = _SIMPLE.match
-    unpack = _F32.unpack_from
-    for index, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist(), strict=True)):
-        begin = start + 12
-        end = begin + length
-        found = simple(data, begin)
-        if found is not None:
-            tag_end = found.end() + found.group(4)[0]
-            if (tag_end + 5 == end and data[tag_end] == 0x15
-                    and found.group(2)[0] == end - found.end(2)
-                    and found.group(3)[0] == end - found.end(3)):
-                step = 0
-                for shift, byte in enumerate(found.group(1)):
-                    step |= (byte & 0x7F) << (7 * shift)
-                if step >= 1 << 63:
-                    step -= 1 << 64
-                tag = data[found.end():tag_end].decode("utf-8", "replace")
-                steps, values, single = out.setdefault(tag, ([], [], []))
-                steps.append(step)
-                values.append(unpack(data, tag_end + 1)[0])
-                single.append(True)
-                continue
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    found, tags, steps, values = _simple(buffer, starts, lengths)
+    rest: dict[str, tuple[list[int], list[float], list[bool]]] = {}
+    order: dict[str, list[int]] = {}
+    for index in np.flatnonzero(~found).tolist():
+        start = int(starts[index])
+        before = {tag: len(v[0]) for tag, v in rest.items()}
         try:
-            _event(data, begin, end, out)
+            _event(data, start + 12, start + 12 + int(lengths[index]), rest)
         except (IndexError, ValueError, struct.error):
             raise SpecError(f"record {index} (byte {start}) is not a valid Event; expected "
                             f"{DESCRIPTION}", source) from None
+        for tag, v in rest.items():
+            order.setdefault(tag, []).extend([index] * (len(v[0]) - before.get(tag, 0)))
+    out: dict[str, tuple[list[int], list[float], list[bool]]] = {}
+    for tag in sorted(set(tags) | set(rest)):
+        index = tags.get(tag, np.zeros(0, dtype=np.int64))
+        if tag not in rest:
+            out[tag] = (steps[index].tolist(), values[index].tolist(), [True] * index.size)
+            continue
+        more_steps, more_values, more_single = rest[tag]
+        every = np.concatenate([index, np.asarray(order[tag], dtype=np.int64)])
+        by = np.argsort(every, kind="stable")
+        out[tag] = (np.concatenate([steps[index], np.asarray(more_steps, np.int64)])[by].tolist(),
+                    np.concatenate([values[index], np.asarray(more_values)])[by].tolist(),
+                    np.concatenate([np.ones(index.size, bool), np.asarray(more_single, bool)]
+                                   )[by].tolist())
     return out
 
 
+def _simple(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+            ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The records with the layout nearly every scalar has (``add_scalar``, one value per
+    Event): wall_time, step, summary{value{tag, simple_value}}, every length one byte.
+
+    For one record length and one step varint length every field sits at a fixed offset,
+    so a group of such records is checked and decoded by numpy views. Returns which records
+    matched, tag -> the matched records with that tag, and each record's step and value.
+    """
+    n = starts.size
+    found = np.zeros(n, dtype=bool)
+    steps = np.zeros(n, dtype=np.int64)
+    values = np.zeros(n, dtype=np.float64)
+    tags: dict[str, list[np.ndarray]] = {}
+    size = buffer.size
+    begin = starts + 12
+    # wall_time (double) then step (varint, <= 10 bytes): records long enough to hold them
+    usable = (lengths >= 24) & (lengths <= 10 + 10 + 6 + 127 + 5)
+    usable &= begin + 20 <= size
+    candidates = np.flatnonzero(usable)
+    if candidates.size:
+        head = begin[candidates]
+        ok = (buffer[head] == 0x09) & (buffer[head + 9] == 0x10)
+        candidates, head = candidates[ok], head[ok]
+    if candidates.size == 0:
+        return found, {}, steps, values
+    window = buffer[head[:, None] + 10 + np.arange(10)]
+    ends = window < 0x80
+    has_end = ends.any(axis=1)
+    varint = np.argmax(ends, axis=1) + 1
+    candidates, window, varint = candidates[has_end], window[has_end], varint[has_end]
+    keys = lengths[candidates] * 16 + varint
+    for key in np.unique(keys).tolist():
+        length, v = divmod(int(key), 16)
+        chosen = candidates[keys == key]
+        at = begin[chosen] + 10 + v  # the summary's key
+        tag_size = length - v - 21
+        if tag_size < 0:
+            continue
+        expected = ((0, 0x2A), (1, length - 12 - v), (2, 0x0A), (3, length - 14 - v),
+                    (4, 0x0A), (5, tag_size), (6 + tag_size, 0x15))
+        if any(value > 0x7F for _, value in expected):
+            continue
+        ok = np.ones(chosen.size, dtype=bool)
+        for offset, value in expected:
+            ok &= buffer[at + offset] == value
+        chosen, at = chosen[ok], at[ok]
+        if chosen.size == 0:
+            continue
+        digits = window[keys == key][ok][:, :v].astype(np.uint64) & np.uint64(0x7F)
+        step = np.zeros(chosen.size, dtype=np.uint64)
+        for i in range(v):
+            step |= digits[:, i] << np.uint64(7 * i)
+        steps[chosen] = step.view(np.int64)
+        raw = buffer[(at + 7 + tag_size)[:, None] + np.arange(4)]
+        values[chosen] = np.ascontiguousarray(raw).view("<f4")[:, 0]
+        found[chosen] = True
+        names = buffer[(at + 6)[:, None] + np.arange(tag_size)]
+        for tag, members in _groups(names):
+            tags.setdefault(tag, []).append(chosen[members])
+    merged = {tag: np.sort(np.concatenate(parts)) for tag, parts in tags.items()}
+    return found, merged, steps, values
+
+
+def _groups(names: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The distinct rows of ``names`` (tags of one size) and where each occurs: a few tags
+    are picked out one by one (cheap); many fall back to sorting the rows."""
+    left = np.arange(names.shape[0])
+    out: list[tuple[str, np.ndarray]] = []
+    while left.size and len(out) < _FEW_TAGS:
+        first = names[left[0]]
+        same = (names[left] == first).all(axis=1)
+        out.append((bytes(first).decode("utf-8", "replace"), left[same]))
+        left = left[~same]
+    if left.size:
+        unique, inverse = np.unique(names[left], axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        out.extend((bytes(name).decode("utf-8", "replace"), left[inverse == j])
+                   for j, name in enumerate(unique))
+    return out
+
+
+_FEW_TAGS = 32
+
+
 def _frame(data: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
-    """Where each record starts, and its data length."""
+    """Where each record starts, and its data length.
+
+    A few records are walked one by one; when their lengths repeat with a period (an lr
+    and a loss per step), the rest of the file is checked against that period at once and
+    the matching stretch taken whole; then the walk goes on from where it broke.
+    """
     size = len(data)
-    starts: list[int] = []
-    lengths: list[int] = []
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    starts: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
     pos = 0
     unpack = _HEADER.unpack_from
     while pos < size:
-        if pos + 12 > size:
-            raise SpecError(f"truncated at byte {pos} (a record header cut short); expected "
-                            f"{DESCRIPTION}", source)
-        length, _ = unpack(data, pos)
-        end = pos + 16 + length
-        if end > size:
-            raise SpecError(f"truncated at byte {pos} (a record of {length} bytes, "
-                            f"{size - pos} left); expected {DESCRIPTION}", source)
-        starts.append(pos)
-        lengths.append(length)
-        pos = end
-    if not starts:
+        walked: list[int] = []
+        at: list[int] = []
+        while pos < size and len(walked) < _WALK:
+            if pos + 12 > size:
+                raise SpecError(f"truncated at byte {pos} (a record header cut short); "
+                                f"expected {DESCRIPTION}", source)
+            length, _ = unpack(data, pos)
+            end = pos + 16 + length
+            if end > size:
+                raise SpecError(f"truncated at byte {pos} (a record of {length} bytes, "
+                                f"{size - pos} left); expected {DESCRIPTION}", source)
+            at.append(pos)
+            walked.append(length)
+            pos = end
+        starts.append(np.array(at, dtype=np.int64))
+        lengths.append(np.array(walked, dtype=np.int64))
+        if pos < size:
+            pos = _repeat(buffer, pos, walked, starts, lengths)
+    if not starts or pos == 0:
         raise SpecError(f"empty; expected {DESCRIPTION}", source)
-    return np.array(starts, dtype=np.int64), np.array(lengths, dtype=np.int64)
+    return np.concatenate(starts), np.concatenate(lengths)
+
+
+_WALK = 16  # records walked one by one before looking for a period
+
+
+def _repeat(buffer: np.ndarray, pos: int, walked: list[int], starts: list[np.ndarray],
+            lengths: list[np.ndarray]) -> int:
+    """Take the records from ``pos`` on that repeat the last period of ``walked``."""
+    for period in range(1, len(walked) // 2 + 1):
+        pattern = walked[-period:]
+        if walked[-2 * period:-period] != pattern:
+            continue
+        sizes = np.asarray(pattern, dtype=np.int64) + 16
+        span = int(sizes.sum())
+        count = (buffer.size - pos) // span
+        if count == 0:
+            return pos
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        at = pos + np.arange(count, dtype=np.int64)[:, None] * span + offsets[None, :]
+        raw = np.ascontiguousarray(buffer[at[..., None] + np.arange(8)])
+        same = (raw.view("<u8")[..., 0] == np.asarray(pattern, dtype=np.uint64)).all(axis=1)
+        taken = count if same.all() else int(np.argmin(same))
+        if taken:
+            starts.append(at[:taken].reshape(-1))
+            lengths.append(np.tile(np.asarray(pattern, dtype=np.int64), taken))
+        return pos + taken * span
+    return pos
 
 
 def _table() -> np.ndarray:
@@ -174,12 +302,20 @@ def _table() -> np.ndarray:
 _CRC_TABLE = _table()
 
 
+_CRC_BLOCK = 16
+
+
 def _crcs(buffer: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
     """The masked CRC-32C of ``length`` bytes at each of ``starts``, all at once."""
     crc = np.full(starts.shape, 0xFFFFFFFF, dtype=np.uint32)
-    for offset in range(length):
-        byte = buffer[starts + offset].astype(np.uint32)
-        crc = _CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    index = np.empty(starts.shape, dtype=np.uint32)
+    for first in range(0, length, _CRC_BLOCK):  # bytes gathered a block at a time
+        block = buffer[starts[:, None] + np.arange(first, min(first + _CRC_BLOCK, length))]
+        for column in block.T:
+            np.bitwise_xor(crc, column, out=index)
+            index &= 0xFF
+            crc >>= 8
+            crc ^= _CRC_TABLE[index]
     crc ^= np.uint32(0xFFFFFFFF)
     return (((crc >> 15) | (crc << 17)) + np.uint32(0xA282EAD8)).astype(np.uint32)
 
