@@ -210,3 +210,54 @@ def test_yaml_resume_key_names_the_key() -> None:
         from lrviz.build import build_file_spec
         build_file_spec({"steps": 10, "scheduler": {"type": "StepLR", "step_size": 2},
                          "training": {"resume": {"at": 3, "restore": "x"}}}, "r.yaml")
+
+
+# --- the figure --------------------------------------------------------------------------
+
+def _curves(ax: Any) -> list[Any]:
+    return [line for line in ax.get_lines() if len(line.get_xdata()) > 2]
+
+
+def test_figure_draws_the_resumed_run_from_k_and_marks_the_step() -> None:
+    from lrviz.render.figure import figure
+
+    raw = {"steps": STEPS, "scheduler": CASES["sequential"][0]}
+    trace = resumed(raw, AT, "scheduler")
+    ax = figure(trace).axes[0]
+    planned, again = _curves(ax)
+    assert planned.get_label() == "uninterrupted run"
+    assert again.get_label() == "resumed run (scheduler)"
+    assert again.get_linestyle() != planned.get_linestyle()
+    assert again.get_color() != planned.get_color()
+    # from row K to the end of the axis, with the resumed process's values
+    assert again.get_xdata()[0] == AT and again.get_xdata()[-1] == STEPS
+    assert again.get_ydata()[0] == trace.lrs_resumed[0, AT] == pytest.approx(0.001)
+    marks = [line for line in ax.get_lines()
+             if line.get_label() == "resumed at step 37 (restore: scheduler)"]
+    assert len(marks) == 1 and list(marks[0].get_xdata()) == [AT, AT]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["uninterrupted run", "resumed run (scheduler)",
+                      "resumed at step 37 (restore: scheduler)"]
+
+
+def test_figure_of_several_groups_dashes_each_groups_resumed_line() -> None:
+    from lrviz.render.figure import figure
+
+    raw = {"steps": 50, "scheduler": {"type": "StepLR", "step_size": 10},
+           "optimizer": {"type": "SGD", "param_groups": [{"lr": 0.1}, {"lr": 0.01}]}}
+    trace = resumed(raw, 15, "optimizer")
+    ax = figure(trace).axes[0]
+    lines = _curves(ax)
+    assert [line.get_label() for line in lines] == [
+        "group 0 (lr 0.1)", "group 1 (lr 0.01)",
+        "group 0 (lr 0.1), resumed", "group 1 (lr 0.01), resumed"]
+    assert lines[2].get_color() == lines[0].get_color()
+    assert lines[2].get_linestyle() != lines[0].get_linestyle()
+
+
+def test_figure_without_resume_has_no_resume_lines() -> None:
+    from lrviz.render.figure import figure
+
+    ax = figure(simulate(build_spec({"steps": STEPS, "scheduler": CASES["cosine"][0]})))
+    assert [line.get_label() for line in _curves(ax.axes[0])] == ["_child0"]
+    assert ax.axes[0].get_legend() is None
