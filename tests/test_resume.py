@@ -261,3 +261,86 @@ def test_figure_without_resume_has_no_resume_lines() -> None:
     ax = figure(simulate(build_spec({"steps": STEPS, "scheduler": CASES["cosine"][0]})))
     assert [line.get_label() for line in _curves(ax.axes[0])] == ["_child0"]
     assert ax.axes[0].get_legend() is None
+
+
+# --- check --resume-at -------------------------------------------------------------------
+
+WARMUP_COSINE = {"steps": STEPS, "optimizer": {"type": "SGD", "lr": 0.1},
+                 "scheduler": {"type": "SequentialLR", "milestones": [10], "schedulers": [
+                     {"type": "LinearLR", "start_factor": 0.01, "total_iters": 10},
+                     {"type": "CosineAnnealingLR", "T_max": 90}]}}
+
+
+def _check(tmp_path: Path, *args: str, spec: dict[str, Any] | None = None) -> Any:
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(spec or WARMUP_COSINE))
+    before = sorted(tmp_path.iterdir())
+    result = CliRunner().invoke(app, ["check", str(path), *args])
+    assert sorted(tmp_path.iterdir()) == before  # check writes nothing
+    return result
+
+
+def test_resume_points_avoid_row_0_and_the_runs_end() -> None:
+    from lrviz.check import resume_points
+
+    assert resume_points(100) == [25, 50, 75]
+    assert resume_points(2) == [1]
+    assert resume_points(3) == [1, 2]
+    assert resume_points(1) == []
+
+
+def test_check_resume_at_names_each_broken_mode_its_step_and_jump(tmp_path: Path) -> None:
+    result = _check(tmp_path, "--resume-at", "37")
+    assert result.exit_code == 0, result.output
+    plain = simulate(build_spec(WARMUP_COSINE)).lrs[0]
+    sched = resumed(WARMUP_COSINE, AT, "scheduler").lrs_resumed[0]
+    line = next(x for x in result.output.splitlines() if "resumed at step 37" in x)
+    # a scheduler loaded alone steps from the fresh optimizer's lr: the warmup's start again
+    assert sched[AT] == pytest.approx(0.001)
+    assert f"scheduler from step 37 ({plain[AT]:.6g} -> {sched[AT]:.6g}, 63 of 63 steps " \
+           "differ)" in line
+    assert "optimizer from step 38 (" in line and "rebuild from step 37 (" in line
+    assert line.endswith("fix: restore: full (load both the optimizer's and the "
+                         "scheduler's state_dict)")
+    assert "checked 1 spec: 0 errors, 1 warning, 0 infos" in result.output
+
+
+def test_check_resume_at_leaves_out_the_modes_that_continue(tmp_path: Path) -> None:
+    # LambdaLR rebuilt at its position recomputes the same lr; loaded alone it does not
+    spec = {"steps": 20, "scheduler": {"type": "LambdaLR", "lr_lambda": "0.9 ** epoch"}}
+    result = _check(tmp_path, "--resume-at", "5", spec=spec)
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "resumed at step 5" in x)
+    assert "restore: scheduler from step 5 (0.059049 -> 0.1, 1 of 15 steps differ); " \
+           "optimizer from step 6 (0.0531441 -> 0.09, 14 of 14 steps differ) fix:" in line
+    assert "rebuild" not in line
+    # a schedule every mode continues: no finding at all
+    flat = {"steps": 20, "scheduler": {"type": "LambdaLR", "lr_lambda": "1.0"}}
+    result = _check(tmp_path, "--resume-at", "5", spec=flat)
+    assert result.exit_code == 0, result.output
+    assert "resumed" not in result.output
+
+
+def test_check_resume_at_auto_tries_a_quarter_half_and_three_quarters(
+        tmp_path: Path) -> None:
+    result = _check(tmp_path, "--resume-at", "auto", "--format", "json")
+    assert result.exit_code == 0, result.output
+    import json
+    found = json.loads(result.output)[0]["findings"]
+    said = [f["message"].split(",")[0] for f in found if f["code"] == "resume-breaks"]
+    assert said == ["resumed at step 25", "resumed at step 50", "resumed at step 75"]
+    # without the flag, no resume is tried
+    assert "resume-breaks" not in _check(tmp_path, "--format", "json").output
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("abc", "--resume-at: expected a step (an integer >= 1) or auto, got 'abc'"),
+    ("2.5", "--resume-at: expected a step (an integer >= 1) or auto, got '2.5'"),
+    ("0", "--resume-at: expected an integer >= 1, got 0"),
+    ("100", "--resume-at: expected a row of the run, from 1 to 99, got 100"),
+])
+def test_check_bad_resume_at_is_one_line_exit_2(tmp_path: Path, value: str,
+                                                message: str) -> None:
+    result = _check(tmp_path, "--resume-at", value)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [f"error: {message}"]

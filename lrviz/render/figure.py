@@ -257,7 +257,7 @@ def _draw_lr(ax: Axes, trace: Trace) -> None:
         ax.set_ylabel(linear_lr_ticks(ax, shown))
 
 
-RESUMED_STYLE = {"linestyle": (0, (4, 2)), "linewidth": 1.6}
+RESUMED_STYLE: dict[str, Any] = {"linestyle": (0, (4, 2)), "linewidth": 1.6}
 RESUME_MARK_COLOR = "#333333"
 
 
