@@ -172,6 +172,76 @@ def test_the_issues_numbers_at_step_37() -> None:
     assert int(np.sum(cos.lrs_resumed[0, AT:] != cos.lrs[0, AT:])) == STEPS - AT
 
 
+def test_plateau_scheduler_restore_puts_1e8_back_to_0_1_for_21_steps() -> None:
+    """The issue's ReduceLROnPlateau: a flat metric has cut the lr to eps's floor (1e-8)
+    by step 37; a scheduler loaded alone starts from the fresh optimizer's 0.1 and its
+    cuts take 21 steps to get back."""
+    raw = {"steps": STEPS, "scheduler": {"type": "ReduceLROnPlateau", "patience": 2},
+           "metric": {"values": [1.0] * STEPS}}
+    trace = resumed(raw, AT, "scheduler")
+    assert trace.lrs[0, AT] == pytest.approx(1e-8)
+    assert trace.lrs_resumed[0, AT] == pytest.approx(0.1)
+    differs = np.nonzero(trace.lrs_resumed[0] != trace.lrs[0])[0]
+    assert differs.tolist() == list(range(AT, AT + 21))
+
+
+# --- under training: frameworks ----------------------------------------------------------
+
+LOOPS = {
+    "hf-trainer": {"framework": "hf-trainer", "dataset_size": 1000, "batch_size": 8,
+                   "grad_accum": 4, "epochs": 2},
+    "accelerate": {"framework": "accelerate", "dataset_size": 1000, "batch_size": 8,
+                   "world_size": 2, "epochs": 1},
+    "lightning": {"framework": "lightning", "dataset_size": 400, "batch_size": 8,
+                  "epochs": 4},
+}
+
+
+def loop_reference(make: Make, after: np.ndarray, at: int, restore: str) -> list[float]:
+    """A torch loop that steps the scheduler ``after[row]`` times after each row, saved
+    after row ``at - 1`` and resumed in fresh objects loading what ``restore`` names."""
+    opt = _sgd()
+    sched = make(opt, -1)
+    lrs = []
+    for row, calls in enumerate(after.tolist()):
+        if row == at:
+            opt_state = copy.deepcopy(opt.state_dict())
+            sched_state = copy.deepcopy(sched.state_dict())
+            opt = _sgd()
+            sched = make(opt, -1)
+            if restore in ("full", "optimizer"):
+                opt.load_state_dict(opt_state)
+            if restore in ("full", "scheduler"):
+                sched.load_state_dict(sched_state)
+        lrs.append(opt.param_groups[0]["lr"])
+        for _ in range(calls):
+            sched.step()
+    return lrs
+
+
+@pytest.mark.parametrize("restore", ["full", "scheduler", "optimizer"])
+@pytest.mark.parametrize("case", ["cosine", "sequential", "step"])
+@pytest.mark.parametrize("loop", sorted(LOOPS))
+def test_frameworks_resume_as_a_hand_written_loop(loop: str, case: str,
+                                                   restore: str) -> None:
+    raw = {"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9},
+           "scheduler": CASES[case][0], "training": LOOPS[loop]}
+    spec = build_spec(raw)
+    after = spec.plan.after
+    at = len(after) // 3 + 1  # mid-epoch for every loop here
+    assert 0 < after[:at].sum() < after.sum()  # the scheduler has stepped, and will again
+    trace = resumed(raw, at, restore)
+    plain = simulate(spec)
+    assert trace.lrs.tolist() == plain.lrs.tolist()
+    expected = loop_reference(CASES[case][1], after, at, restore)
+    assert trace.lrs_resumed[0].tolist() == expected
+    if restore == "full":  # a correct checkpoint continues exactly, float for float
+        assert trace.lrs_resumed.tolist() == plain.lrs.tolist()
+    elif case != "step":  # loading one state alone leaves a curve that moves every
+        # scheduler step (StepLR under Lightning's 4 epoch steps never reaches a boundary)
+        assert expected != plain.lrs[0].tolist()
+
+
 def test_csv_has_lr_resumed_and_nothing_changes_without_resume(tmp_path: Path) -> None:
     runner = CliRunner()
     plain, resumed_csv = tmp_path / "a.csv", tmp_path / "b.csv"
