@@ -414,3 +414,40 @@ def test_check_bad_resume_at_is_one_line_exit_2(tmp_path: Path, value: str,
     result = _check(tmp_path, "--resume-at", value)
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [f"error: {message}"]
+
+
+# --- the README's "Resume" ---------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _readme_line(start: str) -> list[str]:
+    import shlex
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(x for x in readme.splitlines() if x.startswith(start))
+    return shlex.split(line)[1:]
+
+
+def test_readme_resume_figure_is_what_its_command_draws(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = _readme_line("lrviz plot configs/warmup_cosine.yaml --resume-at")
+    out = args.index("-o") + 1
+    assert args[out] == "docs/resume.png"
+    args[out] = str(tmp_path / "resume.png")
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "resume.png").read_bytes() == (ROOT / "docs/resume.png").read_bytes()
+
+
+def test_readme_check_resume_example_is_what_check_says(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    args = _readme_line("lrviz check configs/warmup_cosine.yaml --resume-at auto")
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    quoted = readme.split("gives, per resume point, a line such as `", 1)[1]
+    quoted = quoted.split(" ... ", 1)[0]
+    assert quoted.startswith("warning warmup_cosine step 500 training.resume: resumed at")
+    assert quoted in " ".join(result.output.split())
