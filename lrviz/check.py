@@ -105,13 +105,14 @@ def check(fn: Check) -> Check:
 # ------------------------------------------------------------------------- entry points
 
 
-def check_spec(spec: Spec) -> Report:
+def check_spec(spec: Spec, resume_sample: bool = False) -> Report:
     """Run ``spec`` against torch and return every finding, most severe first.
 
     A crash while stepping becomes an error finding, and findings at later steps are
     dropped (training never gets there); an invalid spec (including an
     optimizer or scheduler torch refuses to build) raises :class:`~lrviz.errors.SpecError`
-    as ``plot`` does.
+    as ``plot`` does. ``resume_sample`` (``check --resume-at auto``) also resumes the run
+    at each of :func:`resume_points` and reports the restore modes that break there.
     """
     from lrviz.engine import simulate
 
@@ -131,6 +132,12 @@ def check_spec(spec: Spec) -> Report:
                 trace = None
     for fn in CHECKS:
         findings.extend(fn(spec, trace))
+    if resume_sample and trace is not None and crash is None:  # check --resume-at auto
+        for at in resume_points(trace.steps):
+            if spec.resume is None or at != spec.resume.at:  # said once by resume_breaks
+                found = resume_finding(spec, trace, at)
+                if found is not None:
+                    findings.append(found)
     findings = without_superseded(findings)
     if crash is not None:  # training never gets past the crash
         last = crash.step if crash.step is not None else -1
@@ -594,17 +601,36 @@ def torch_warnings(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
 
 
 
+# ``check --resume-at auto``: the resume points tried, as shares of the run's rows (a
+# quarter, half and three quarters in; never row 0, which is no resume at all).
+RESUME_SAMPLE = (0.25, 0.5, 0.75)
+
+
+def resume_points(steps: int) -> list[int]:
+    """The rows ``check --resume-at auto`` resumes at in a run of ``steps`` rows."""
+    if steps < 2:
+        return []
+    return sorted({min(steps - 1, max(1, round(steps * share))) for share in RESUME_SAMPLE})
+
+
 @check
 def resume_breaks(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
-    """With ``training.resume``, every restore mode that would not continue the schedule,
-    in one finding: per mode the first row where the resumed lr leaves the planned one,
-    and the jump there."""
+    """With ``training.resume``, every restore mode that would not continue the schedule."""
     if spec.resume is None or trace is None:
         return
+    found = resume_finding(spec, trace, spec.resume.at)
+    if found is not None:
+        yield found
+
+
+def resume_finding(spec: Spec, trace: Trace, at: int) -> Finding | None:
+    """Every restore mode that would not continue the schedule when resumed at row ``at``,
+    in one finding: per mode the first row where the resumed lr leaves the planned one
+    (``trace.lrs``, the uninterrupted run), and the jump there. None when all continue."""
     from lrviz.engine import simulate
     from lrviz.spec import ResumeSpec
 
-    at, said, first = spec.resume.at, [], trace.steps
+    said, first = [], trace.steps
     for mode in ("scheduler", "optimizer", "rebuild"):
         try:
             other = simulate(dataclasses.replace(spec, resume=ResumeSpec(at, mode)))
@@ -620,8 +646,9 @@ def resume_breaks(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
             said.append(f"{mode} from step {row} ({_num(float(trace.lrs[0, row]))} -> "
                         f"{_num(float(other.lrs_resumed[0, row]))}, "
                         f"{int(differs[row:].sum())} of {trace.steps - row} steps differ)")
-    if said:
-        yield Finding(WARNING, "resume-breaks", f"resumed at step {at}, restore: "
-                      + "; ".join(said), first, "training.resume",
-                      "restore: full (load both the optimizer's and the scheduler's "
-                      "state_dict)")
+    if not said:
+        return None
+    return Finding(WARNING, "resume-breaks", f"resumed at step {at}, restore: "
+                   + "; ".join(said), first, "training.resume",
+                   "restore: full (load both the optimizer's and the scheduler's "
+                   "state_dict)")

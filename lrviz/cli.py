@@ -13,6 +13,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -474,6 +475,11 @@ def check(
     grad_accum: Annotated[str | None, _training_option("grad_accum")] = None,
     epochs: Annotated[str | None, _training_option("epochs")] = None,
     max_steps: Annotated[str | None, _training_option("max_steps")] = None,
+    resume_at: Annotated[str | None, typer.Option(
+        "--resume-at", metavar="K|auto", show_default=False,
+        help="Resume each run at optimizer step K in a fresh process and report every "
+             "restore mode that does not continue it exactly; auto: at a quarter, half "
+             "and three quarters of the run.")] = None,
     jobs: Jobs = None,
     debug: Debug = False,
 ) -> None:
@@ -497,9 +503,16 @@ def check(
                  "batches_per_epoch": batches_per_epoch, "batch_size": batch_size,
                  "world_size": world_size, "grad_accum": grad_accum, "epochs": epochs,
                  "max_steps": max_steps}
-        training = {k: v for k, v in given.items() if v is not None}
-        overrides = {"training": training} if training else None
+        training: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
         flags = {f"training.{k}": "--" + k.replace("_", "-") for k in training}
+        sample = resume_at is not None and resume_at.strip().lower() == "auto"
+        if resume_at is not None and not sample:  # validated as training.resume.at is
+            if not resume_at.strip().lstrip("+-").isdigit():
+                raise SpecError(f"expected a step (an integer >= 1) or auto, got "
+                                f"{resume_at!r}", "--resume-at")
+            training["resume"] = {"at": resume_at}
+            flags["training.resume.at"] = "--resume-at"
+        overrides = {"training": training} if training else None
         loaded: list[Any] = []  # per file: its Spec, or the SpecError that refused it
         for path in specs:
             try:
@@ -515,12 +528,16 @@ def check(
         count = workers.jobs_for(jobs, len(valid))
         if count == 1 and valid:
             _lean_torch()
-        checked = iter(workers.run(workers.check_one, valid, count))
+        checked = iter(workers.run(partial(workers.check_one, resume_sample=sample),
+                                   valid, count))
         reports, invalid = [], False
-        for item in loaded:  # in the order of the files, as one loop over them would
+        for path, item in zip(specs, loaded, strict=True):  # in the order of the files
             report, error = (None, item) if isinstance(item, SpecError) else next(checked)
             if error is not None:
-                _say("error", str(error))
+                # a flag that fits one spec and not another: say which
+                said = str(error)
+                _say("error", f"{path}: {said}" if len(specs) > 1 and said.startswith("--")
+                     else said)
                 invalid = True
             elif report is not None:
                 reports.append(report)

@@ -143,13 +143,14 @@ def simulate_one(spec: Spec) -> Trace:
     return simulate(spec)
 
 
-def check_one(spec: Spec) -> tuple[Report | None, SpecError | None]:
+def check_one(spec: Spec, resume_sample: bool = False
+              ) -> tuple[Report | None, SpecError | None]:
     """``lrviz check``'s unit of work: the report, or the SpecError that refused the spec
     (returned, not raised, so that the other specs are still checked)."""
     from lrviz.check import check_spec
 
     try:
-        report = check_spec(spec)
+        report = check_spec(spec, resume_sample)
     except SpecError as exc:
         return None, exc
     return report, None

@@ -244,12 +244,47 @@ def _draw_lr(ax: Axes, trace: Trace) -> None:
     if trace.groups > 1:
         for i, line in enumerate(ax.get_lines()):
             line.set_label(group_label(trace, i))
+    if trace.lrs_resumed is not None:
+        _draw_resumed(ax, trace)
+    if trace.groups > 1 or trace.lrs_resumed is not None:
         ax.legend(loc="best", frameon=False, fontsize=8)
     if wants_log_y(trace):
         ax.set_yscale("log")
         ax.set_ylabel("learning rate")
     else:
-        ax.set_ylabel(linear_lr_ticks(ax, trace.lrs))
+        shown = trace.lrs if trace.lrs_resumed is None else np.vstack(
+            [trace.lrs, trace.lrs_resumed])  # the ticks' unit fits both runs
+        ax.set_ylabel(linear_lr_ticks(ax, shown))
+
+
+RESUMED_STYLE: dict[str, Any] = {"linestyle": (0, (4, 2)), "linewidth": 1.6}
+RESUME_MARK_COLOR = "#333333"
+
+
+def resume_label(at: int, restore: str) -> str:
+    """The resume marker's legend text (README "Resume")."""
+    return f"resumed at step {at} (restore: {restore})"
+
+
+def _draw_resumed(ax: Axes, trace: Trace) -> None:
+    """The resumed process's lr from its first row on, dashed over the uninterrupted run,
+    and the resume step marked. Rows before it are the same run, so they are not drawn
+    twice. One group: the resumed line takes the second colour, so where the two runs part
+    reads at a glance; several: each group keeps its colour, dashed."""
+    assert trace.lrs_resumed is not None
+    resume = trace.spec.resume
+    assert resume is not None
+    at, one = resume.at, trace.groups == 1
+    if one:
+        ax.get_lines()[0].set_label("uninterrupted run")
+    for i, row in enumerate(trace.lrs_resumed):
+        x, y = steps_post(row[at:])
+        ax.plot(x + at, y, drawstyle="steps-post", zorder=3,
+                color=PALETTE[1] if one else PALETTE[i % len(PALETTE)],
+                label=f"resumed run ({resume.restore})" if one
+                else f"{group_label(trace, i)}, resumed", **RESUMED_STYLE)
+    ax.axvline(at, color=RESUME_MARK_COLOR, linewidth=1.0, linestyle="-", zorder=1,
+               label=resume_label(at, resume.restore))
 
 
 def linear_lr_ticks(ax: Axes, lrs: np.ndarray) -> str:
