@@ -163,7 +163,7 @@ EXPECTED_RAW = {
 FORMAT_OF = {"zephyr_sft.yaml": "hf", "llama_factory_lora.yaml": "hf", "trl_dpo.json": "hf",
              "axolotl_lora.yml": "axolotl", "ds_onecycle.json": "deepspeed",
              "ds_zero2.json": "deepspeed", "hydra_cosine.yaml": "hydra",
-             "hydra_run/.hydra/config.yaml": "hydra", "torchtune_lora.yaml": "torchtune",
+             "hydra_run/.hydra/config.yaml": "hydra", "hydra_lit/config.yaml": "hydra", "torchtune_lora.yaml": "torchtune",
              "mm/retinanet.py": "mmengine", "mm/retinanet_warmup.py": "mmengine",
              "mm/seg_poly.py": "mmengine"}
 
@@ -339,6 +339,7 @@ PLOT_FLAGS = {
                       "--warmup-num-steps", "10"],
     "hydra_cosine.yaml": [],
     "hydra_run/.hydra/config.yaml": ["--dataset-size", "1000"],
+    "hydra_lit/config.yaml": ["--dataset-size", "37"],
     "torchtune_lora.yaml": ["--dataset-size", "2000"],
     "mm/retinanet.py": ["--dataset-size", "400"],
     "mm/retinanet_warmup.py": ["--dataset-size", "400"],
@@ -566,3 +567,49 @@ def test_mmengine_list_without_mmengine_is_one_line(
         "error: scheduler: mmengine:param_scheduler needs mmengine, which lrviz does not "
         "install by default: pip install 'lrviz[mmengine]'")
     assert not out.exists()
+
+
+@pytest.mark.frameworks
+def test_hydra_lightning_file_is_the_trainers_schedule() -> None:
+    """A lightning-hydra-template config: Hydra instantiates the partial optimizer and
+    scheduler, the LitModule returns them with interval/frequency/monitor as the template's
+    configure_optimizers does, and a real Lightning Trainer runs them on the CPU."""
+    pytest.importorskip("hydra")
+    pl = pytest.importorskip("lightning.pytorch")
+    import torch
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+    from torch.utils.data import DataLoader, TensorDataset
+
+    name, samples = "hydra_lit/config.yaml", 37
+    cfg = OmegaConf.load(DATA / name)
+    lrs: list[float] = []
+
+    class LitModule(pl.LightningModule):  # type: ignore[name-defined,misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = torch.nn.Linear(4, 1)
+
+        def training_step(self, batch: object, batch_idx: int) -> object:
+            x, y = batch  # type: ignore[misc]
+            return torch.nn.functional.mse_loss(self.net(x), y)
+
+        def configure_optimizers(self) -> object:
+            optimizer = instantiate(cfg.model.optimizer)(params=self.parameters())
+            optimizer.register_step_pre_hook(lambda o, *_: lrs.append(o.param_groups[0]["lr"]))
+            scheduler = instantiate(cfg.model.scheduler)(optimizer=optimizer)
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "monitor": cfg.model.monitor,
+                                     "interval": cfg.model.interval,
+                                     "frequency": cfg.model.frequency}}
+
+    gen = torch.Generator().manual_seed(0)
+    data = TensorDataset(torch.randn(samples, 4, generator=gen),
+                         torch.randn(samples, 1, generator=gen))
+    trainer = pl.Trainer(max_epochs=cfg.trainer.max_epochs, accelerator="cpu", devices=1,
+                         accumulate_grad_batches=cfg.trainer.accumulate_grad_batches,
+                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False)
+    trainer.fit(LitModule(), DataLoader(data, batch_size=cfg.data.batch_size))
+    _, ours = _lrviz_run(name, dataset_size=samples)
+    assert len(lrs) == 9 and ours == lrs  # 5 batches, 3 optimizer steps per epoch
