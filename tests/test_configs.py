@@ -613,3 +613,36 @@ def test_hydra_lightning_file_is_the_trainers_schedule() -> None:
     trainer.fit(LitModule(), DataLoader(data, batch_size=cfg.data.batch_size))
     _, ours = _lrviz_run(name, dataset_size=samples)
     assert len(lrs) == 9 and ours == lrs  # 5 batches, 3 optimizer steps per epoch
+
+
+@pytest.mark.frameworks
+def test_deepspeed_auto_values_are_filled_as_the_hf_integration_fills_them(
+        tmp_path: Path) -> None:
+    """trl_dpo.json names ds_zero2.json, whose scheduler and optimizer are all "auto":
+    transformers' HfTrainerDeepSpeedConfig fills them from the same TrainingArguments,
+    and DeepSpeed's own scheduler built from its filling runs lrviz's rows."""
+    pytest.importorskip("deepspeed")
+    transformers = pytest.importorskip("transformers")
+    import json
+
+    import torch
+    from deepspeed.runtime import lr_schedules
+    from transformers.integrations.deepspeed import HfTrainerDeepSpeedConfig
+
+    hf = json.loads((DATA / "trl_dpo.json").read_text())
+    fields = {k: hf[k] for k in _HF_LR_FIELDS if k in hf}
+    args = transformers.TrainingArguments(output_dir=str(tmp_path), report_to=[],
+                                          use_cpu=True, **fields)
+    ds = HfTrainerDeepSpeedConfig(json.loads((DATA / hf["deepspeed"]).read_text()))
+    ds.trainer_config_process(args)
+    ds.trainer_config_finalize(args, torch.nn.Linear(2, 1), num_training_steps=args.max_steps)
+    filled = ds.config["scheduler"]
+
+    spec, lrs = _lrviz_run("trl_dpo.json", dataset_size=10000)
+    assert spec.scheduler.type == f"deepspeed:{filled['type']}"
+    assert spec.scheduler.params == filled["params"]
+    assert spec.optimizer.params["lr"] == ds.config["optimizer"]["params"]["lr"]
+    opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)],
+                            lr=ds.config["optimizer"]["params"]["lr"])
+    sched = getattr(lr_schedules, filled["type"])(opt, **filled["params"])
+    assert lrs == _stepped(opt, sched, len(lrs))
