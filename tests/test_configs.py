@@ -163,7 +163,8 @@ EXPECTED_RAW = {
 FORMAT_OF = {"zephyr_sft.yaml": "hf", "llama_factory_lora.yaml": "hf", "trl_dpo.json": "hf",
              "axolotl_lora.yml": "axolotl", "ds_onecycle.json": "deepspeed",
              "ds_zero2.json": "deepspeed", "hydra_cosine.yaml": "hydra",
-             "hydra_run/.hydra/config.yaml": "hydra", "hydra_lit/config.yaml": "hydra", "torchtune_lora.yaml": "torchtune",
+             "hydra_run/.hydra/config.yaml": "hydra", "hydra_lit/config.yaml": "hydra",
+             "torchtune_lora.yaml": "torchtune",
              "mm/retinanet.py": "mmengine", "mm/retinanet_warmup.py": "mmengine",
              "mm/seg_poly.py": "mmengine"}
 
