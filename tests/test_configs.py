@@ -149,12 +149,24 @@ EXPECTED_RAW = {
                       "gamma": 0.1},
         "training": {"framework": "mmengine", "epochs": 12, "batch_size": 2, "grad_accum": 2,
                      "world_size": 1}},
+    "mm/retinanet_warmup.py": {
+        "optimizer": {"type": "SGD", "lr": 0.02},
+        "scheduler": {"type": "mmengine:param_scheduler", "interval": "step", "max_epochs": 12,
+                      "schedulers": [
+                          {"type": "mmengine:LinearLR", "start_factor": 0.001,
+                           "by_epoch": False, "begin": 0, "end": 500},
+                          {"type": "mmengine:MultiStepLR", "begin": 0, "end": 12,
+                           "by_epoch": True, "milestones": [8, 11], "gamma": 0.1}]},
+        "training": {"framework": "mmengine", "epochs": 12, "batch_size": 2, "grad_accum": 2,
+                     "world_size": 1}},
 }
 FORMAT_OF = {"zephyr_sft.yaml": "hf", "llama_factory_lora.yaml": "hf", "trl_dpo.json": "hf",
              "axolotl_lora.yml": "axolotl", "ds_onecycle.json": "deepspeed",
              "ds_zero2.json": "deepspeed", "hydra_cosine.yaml": "hydra",
-             "hydra_run/.hydra/config.yaml": "hydra", "torchtune_lora.yaml": "torchtune",
-             "mm/retinanet.py": "mmengine"}
+             "hydra_run/.hydra/config.yaml": "hydra", "hydra_lit/config.yaml": "hydra",
+             "torchtune_lora.yaml": "torchtune",
+             "mm/retinanet.py": "mmengine", "mm/retinanet_warmup.py": "mmengine",
+             "mm/seg_poly.py": "mmengine"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_RAW))
@@ -225,6 +237,12 @@ def _write(tmp_path: Path, name: str, body: str) -> Path:
     ("t.py", "param_scheduler = dict(type='StepLR', step_size=open('x'))\n",
      "t.py: line 1: Call is not literal data"),
     ("t.py", "_base_ = ['/etc/passwd.py']\n", "outside the spec's folder"),
+    ("t.py", "train_cfg = dict(type='IterBasedTrainLoop', max_iters=900)\n"
+     "param_scheduler = [dict(type='LinearLR', end=50, by_epoch=False),\n"
+     "    dict(type='MultiStepLR', milestones=[8, 11])]\n",
+     "t.py: param_scheduler[1].type: an epoch-based scheduler in an iteration-based run"),
+    ("t.py", "param_scheduler = [dict(type='OneCycleLR', eta_max=0.1), dict(type='PolyLR')]\n",
+     "t.py: param_scheduler[0].type: mmengine's OneCycleLR is not simulated"),
     ("t.yml", "base_model: x\nlr_scheduler: one_cycle\n",
      "t.yml: lr_scheduler: axolotl's own 'one_cycle' schedule is not simulated yet"),
     ("t.json", '{"train_batch_size": 8, "zero_optimization": {"stage": 1}}',
@@ -322,12 +340,16 @@ PLOT_FLAGS = {
                       "--warmup-num-steps", "10"],
     "hydra_cosine.yaml": [],
     "hydra_run/.hydra/config.yaml": ["--dataset-size", "1000"],
+    "hydra_lit/config.yaml": ["--dataset-size", "37"],
     "torchtune_lora.yaml": ["--dataset-size", "2000"],
     "mm/retinanet.py": ["--dataset-size", "400"],
+    "mm/retinanet_warmup.py": ["--dataset-size", "400"],
+    "mm/seg_poly.py": ["--dataset-size", "400"],
 }
 # Formats whose schedulers are the framework's own classes (an extra lrviz installs).
 NEEDS = {"trl_dpo.json": "deepspeed", "ds_onecycle.json": "deepspeed",
-         "ds_zero2.json": "deepspeed", "torchtune_lora.yaml": "torchtune"}
+         "ds_zero2.json": "deepspeed", "torchtune_lora.yaml": "torchtune",
+         "mm/retinanet_warmup.py": "mmengine", "mm/seg_poly.py": "mmengine"}
 
 
 def test_every_config_has_its_plot_flags() -> None:
@@ -465,4 +487,163 @@ def test_deepspeed_file_is_deepspeeds_schedule() -> None:
     opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)],
                            lr=ds["optimizer"]["params"]["lr"])
     sched = getattr(lr_schedules, ds["scheduler"]["type"])(opt, **ds["scheduler"]["params"])
+    assert lrs == _stepped(opt, sched, len(lrs))
+
+
+# mmengine: its own Runner reads the same file (Config.fromfile runs it: a test's own file)
+# and trains a tiny model on the CPU; the lr before every optimizer step, float for float.
+
+def _mmengine_runner_lrs(path: Path, samples: int) -> list[float]:
+    import logging
+    import tempfile
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.hooks import Hook
+    from mmengine.logging import MMLogger
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+    from torch.utils.data import DataLoader, TensorDataset
+
+    cfg = Config.fromfile(str(path))
+
+    class Model(BaseModel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(4, 1)
+
+        def forward(self, x: object, y: object, mode: str = "loss") -> object:
+            return {"loss": torch.nn.functional.mse_loss(self.linear(x), y)}
+
+    lrs: list[float] = []
+
+    class Record(Hook):
+        priority = "VERY_HIGH"
+
+        def before_train(self, runner: object) -> None:
+            opt = runner.optim_wrapper.optimizer  # type: ignore[attr-defined]
+            opt.register_step_pre_hook(lambda o, *_: lrs.append(o.param_groups[0]["lr"]))
+
+    gen = torch.Generator().manual_seed(0)
+    data = TensorDataset(torch.randn(samples, 4, generator=gen),
+                         torch.randn(samples, 1, generator=gen))
+    loader = DataLoader(data, batch_size=cfg.train_dataloader.batch_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        runner = Runner(model=Model(), work_dir=tmp, train_dataloader=loader,
+                        train_cfg={"by_epoch": True, "max_epochs": cfg.train_cfg.max_epochs},
+                        optim_wrapper=cfg.optim_wrapper.to_dict(),
+                        param_scheduler=cfg.param_scheduler,
+                        default_hooks={"checkpoint": None, "logger": None},
+                        custom_hooks=[Record()], log_level="ERROR",
+                        experiment_name=f"lrviz-{path.stem}-{samples}")
+        logging.getLogger("mmengine").setLevel(logging.ERROR)
+        runner.train()
+        MMLogger.get_current_instance().handlers.clear()
+    return lrs
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize(("name", "samples"), [
+    ("mm/retinanet.py", 30),  # one MultiStepLR: torch's class
+    ("mm/retinanet_warmup.py", 100),  # iteration warmup beside epoch drops, accumulation 2
+    ("mm/seg_poly.py", 37),  # convert_to_iter_based, eta_min_ratio, PolyLR, late begins
+])
+def test_mmengine_files_are_the_runners_schedule(name: str, samples: int) -> None:
+    pytest.importorskip("mmengine.runner")
+    _, lrs = _lrviz_run(name, dataset_size=samples)
+    assert lrs == _mmengine_runner_lrs(DATA / name, samples)
+
+
+def test_mmengine_list_without_mmengine_is_one_line(
+        tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mmengine", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "lrviz.schedulers.mmengine_run", raising=False)
+    out = tmp_path / "x.csv"
+    result = runner.invoke(app, ["plot", str(DATA / "mm/seg_poly.py"), "--dataset-size", "40",
+                                 "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "error: scheduler: mmengine:param_scheduler needs mmengine, which lrviz does not "
+        "install by default: pip install 'lrviz[mmengine]'")
+    assert not out.exists()
+
+
+@pytest.mark.frameworks
+def test_hydra_lightning_file_is_the_trainers_schedule() -> None:
+    """A lightning-hydra-template config: Hydra instantiates the partial optimizer and
+    scheduler, the LitModule returns them with interval/frequency/monitor as the template's
+    configure_optimizers does, and a real Lightning Trainer runs them on the CPU."""
+    pytest.importorskip("hydra")
+    pl = pytest.importorskip("lightning.pytorch")
+    import torch
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+    from torch.utils.data import DataLoader, TensorDataset
+
+    name, samples = "hydra_lit/config.yaml", 37
+    cfg = OmegaConf.load(DATA / name)
+    lrs: list[float] = []
+
+    class LitModule(pl.LightningModule):  # type: ignore[name-defined,misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = torch.nn.Linear(4, 1)
+
+        def training_step(self, batch: object, batch_idx: int) -> object:
+            x, y = batch  # type: ignore[misc]
+            return torch.nn.functional.mse_loss(self.net(x), y)
+
+        def configure_optimizers(self) -> object:
+            optimizer = instantiate(cfg.model.optimizer)(params=self.parameters())
+            optimizer.register_step_pre_hook(lambda o, *_: lrs.append(o.param_groups[0]["lr"]))
+            scheduler = instantiate(cfg.model.scheduler)(optimizer=optimizer)
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "monitor": cfg.model.monitor,
+                                     "interval": cfg.model.interval,
+                                     "frequency": cfg.model.frequency}}
+
+    gen = torch.Generator().manual_seed(0)
+    data = TensorDataset(torch.randn(samples, 4, generator=gen),
+                         torch.randn(samples, 1, generator=gen))
+    trainer = pl.Trainer(max_epochs=cfg.trainer.max_epochs, accelerator="cpu", devices=1,
+                         accumulate_grad_batches=cfg.trainer.accumulate_grad_batches,
+                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False)
+    trainer.fit(LitModule(), DataLoader(data, batch_size=cfg.data.batch_size))
+    _, ours = _lrviz_run(name, dataset_size=samples)
+    assert len(lrs) == 9 and ours == lrs  # 5 batches, 3 optimizer steps per epoch
+
+
+@pytest.mark.frameworks
+def test_deepspeed_auto_values_are_filled_as_the_hf_integration_fills_them(
+        tmp_path: Path) -> None:
+    """trl_dpo.json names ds_zero2.json, whose scheduler and optimizer are all "auto":
+    transformers' HfTrainerDeepSpeedConfig fills them from the same TrainingArguments,
+    and DeepSpeed's own scheduler built from its filling runs lrviz's rows."""
+    pytest.importorskip("deepspeed")
+    transformers = pytest.importorskip("transformers")
+    import json
+
+    import torch
+    from deepspeed.runtime import lr_schedules
+    from transformers.integrations.deepspeed import HfTrainerDeepSpeedConfig
+
+    hf = json.loads((DATA / "trl_dpo.json").read_text())
+    fields = {k: hf[k] for k in _HF_LR_FIELDS if k in hf}
+    args = transformers.TrainingArguments(output_dir=str(tmp_path), report_to=[],
+                                          use_cpu=True, **fields)
+    ds = HfTrainerDeepSpeedConfig(json.loads((DATA / hf["deepspeed"]).read_text()))
+    ds.trainer_config_process(args)
+    ds.trainer_config_finalize(args, torch.nn.Linear(2, 1), num_training_steps=args.max_steps)
+    filled = ds.config["scheduler"]
+
+    spec, lrs = _lrviz_run("trl_dpo.json", dataset_size=10000)
+    assert spec.scheduler.type == f"deepspeed:{filled['type']}"
+    assert spec.scheduler.params == filled["params"]
+    assert spec.optimizer.params["lr"] == ds.config["optimizer"]["params"]["lr"]
+    opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)],
+                            lr=ds.config["optimizer"]["params"]["lr"])
+    sched = getattr(lr_schedules, filled["type"])(opt, **filled["params"])
     assert lrs == _stepped(opt, sched, len(lrs))

@@ -8,12 +8,15 @@ loop) is refused in one line naming the line. ``_base_`` files are read by the s
 rule and the path policy (under the config's folder or the current folder), and merged
 as mmengine merges them (mappings key by key, ``_delete_=True`` replaces).
 
-What is read: ``param_scheduler`` (one scheduler: a dict, or a list of one),
-``optim_wrapper.optimizer`` (or the old ``optimizer``), ``train_cfg`` (``max_epochs`` or
-``max_iters``), ``train_dataloader.batch_size`` and ``optim_wrapper.accumulative_counts``.
-A scheduler's ``by_epoch`` is its interval; ``end`` is where it stops (mmengine's LinearLR
-runs ``end - begin - 1`` steps: torch's ``total_iters``). Several schedulers in a list
-(mmengine runs them side by side, each in its window) are not simulated yet.
+What is read: ``param_scheduler`` (a dict or a list), ``optim_wrapper.optimizer`` (or the
+old ``optimizer``), ``train_cfg`` (``max_epochs`` or ``max_iters``),
+``train_dataloader.batch_size`` and ``optim_wrapper.accumulative_counts``. One scheduler
+that torch's class of the same name runs float for float (from ``begin=0``, in one unit,
+its window to the run's end) becomes that torch scheduler, ``by_epoch`` its interval
+(mmengine's LinearLR runs ``end - begin - 1`` steps: torch's ``total_iters``). Anything
+else (a list side by side, ``begin``/``end`` windows, ``convert_to_iter_based``, PolyLR,
+``eta_min_ratio``) is ``mmengine:param_scheduler``: mmengine's own classes, stepped as its
+ParamSchedulerHook steps them (lrviz.schedulers.mmengine; the ``mmengine`` extra).
 """
 
 from __future__ import annotations
@@ -167,35 +170,80 @@ def read(data: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, s
         if "lr" in opt:
             t.put("optimizer.lr", number(opt["lr"], t.at(f"{opt_key}.lr"), minimum=0),
                   f"{opt_key}.lr")
-    key = "param_scheduler"
-    if isinstance(scheds, list):
-        if len(scheds) != 1:
-            raise SpecError(f"{len(scheds)} schedulers side by side (mmengine steps each in "
-                            "its window); lrviz simulates one param_scheduler for now",
-                            t.at(key))
-        scheds, key = scheds[0], "param_scheduler[0]"
-    by_epoch = True
+    cfg = data["train_cfg"] if isinstance(data.get("train_cfg"), dict) else {}
     if scheds is None:
         t.put("scheduler.type", "constant", "(no param_scheduler: a constant lr)")
         t.put("scheduler.factor", 1.0, "(no param_scheduler: a constant lr)")
+        by_epoch = True
     else:
-        by_epoch = _scheduler(t, mapping(scheds, t.at(key)), key)
+        key = "param_scheduler"
+        items = scheds if isinstance(scheds, list) else [scheds]
+        if not items:
+            raise SpecError("an empty list; expected at least one scheduler", t.at(key))
+        keys = [f"{key}[{i}]" if isinstance(scheds, list) else key for i in range(len(items))]
+        found = [mapping(s, t.at(k)) for s, k in zip(items, keys, strict=True)]
+        if len(found) == 1 and _same_as_torch(found[0], cfg):
+            by_epoch = _scheduler(t, found[0], keys[0])
+        else:
+            _mmengine_list(t, found, keys, cfg)
+            by_epoch = False  # the list is stepped after every iteration
     _loop(t, data, by_epoch)
     return t.result()
 
 
+def _same_as_torch(s: dict[str, Any], cfg: dict[str, Any]) -> bool:
+    """Whether torch's class of the same name runs this one scheduler float for float:
+    from the run's start, in one unit, and (for the schedules that keep changing) with a
+    window that lasts the whole run (mmengine stops stepping at ``end``; torch does not)."""
+    kind = s.get("type")
+    if kind not in _SAME_AS_TORCH or s.get("begin", 0) != 0 or s.get("convert_to_iter_based"):
+        return False
+    if kind == "CosineAnnealingLR" and s.get("eta_min_ratio") is not None:
+        return False
+    end = s.get("end")
+    if end is None or kind in ("LinearLR", "ConstantLR"):  # these stop at end in torch too
+        return True
+    run_end = cfg.get("max_epochs") if s.get("by_epoch", True) else cfg.get("max_iters")
+    return isinstance(run_end, int) and isinstance(end, int) and end >= run_end
+
+
+def _mmengine_list(t: Translation, found: list[dict[str, Any]], keys: list[str],
+                   cfg: dict[str, Any]) -> None:
+    """Several schedulers (or one torch has no twin for): mmengine's own classes, stepped
+    as its ParamSchedulerHook steps them (lrviz.schedulers.mmengine)."""
+    from lrviz.schedulers.mmengine import MEMBERS
+
+    known = {m.attr: m for m in MEMBERS}
+    iter_loop = cfg.get("max_iters") is not None or cfg.get("type") == "IterBasedTrainLoop"
+    members = []
+    for i, (s, key) in enumerate(zip(found, keys, strict=True)):
+        kind = text(s.get("type"), t.at(f"{key}.type"))
+        if kind not in known:
+            raise SpecError(f"mmengine's {kind} is not simulated; expected one of "
+                            f"{', '.join(known)}", t.at(f"{key}.type"))
+        if iter_loop and s.get("by_epoch", True):
+            raise SpecError("an epoch-based scheduler in an iteration-based run (train_cfg."
+                            "max_iters) steps only once the run has ended; set by_epoch=False",
+                            t.at(f"{key}.by_epoch" if "by_epoch" in s else f"{key}.type"))
+        member: dict[str, Any] = {"type": f"mmengine:{kind}"}
+        t.locations[f"scheduler.schedulers[{i}].type"] = t.at(f"{key}.type")
+        for name, value in s.items():
+            if name in ("type", "verbose"):
+                continue
+            member[name] = value
+            t.locations[f"scheduler.schedulers[{i}].{name}"] = t.at(f"{key}.{name}")
+        members.append(member)
+    t.put("scheduler.type", "mmengine:param_scheduler", keys[0].partition("[")[0])
+    t.put("scheduler.interval", "step",
+          "(mmengine's ParamSchedulerHook: the list is stepped after every iteration)")
+    t.put("scheduler.schedulers", members, keys[0].partition("[")[0])
+    if not iter_loop and cfg.get("max_epochs") is not None:
+        t.put("scheduler.max_epochs", number(cfg["max_epochs"], t.at("train_cfg.max_epochs"),
+                                             integer=True, minimum=1), "train_cfg.max_epochs")
+
+
 def _scheduler(t: Translation, s: dict[str, Any], key: str) -> bool:
     kind = text(s.get("type"), t.at(f"{key}.type"))
-    if kind not in _SAME_AS_TORCH:
-        raise SpecError(f"mmengine's {kind} is not simulated yet; expected one of "
-                        f"{', '.join(_SAME_AS_TORCH)}", t.at(f"{key}.type"))
-    if s.get("convert_to_iter_based"):
-        raise SpecError("convert_to_iter_based is not simulated yet",
-                        t.at(f"{key}.convert_to_iter_based"))
-    begin = number(s.get("begin", 0), t.at(f"{key}.begin"), integer=True, minimum=0)
-    if begin:
-        raise SpecError("a scheduler that starts late is not simulated yet; expected 0",
-                        t.at(f"{key}.begin"))
     t.put("scheduler.type", kind, f"{key}.type")
     by_epoch = s.get("by_epoch", True)
     t.put("scheduler.interval", "epoch" if by_epoch else "step",

@@ -1,5 +1,6 @@
 """Schedules that training frameworks build with their own code, not torch's classes:
-torchtune's cosine with warmup and DeepSpeed's five schedulers.
+torchtune's cosine with warmup, DeepSpeed's five schedulers and mmengine's
+(lrviz.schedulers.mmengine).
 
 A config of those frameworks names them (``_component_: torchtune.training.lr_schedulers.
 get_cosine_schedule_with_warmup``, DeepSpeed's ``scheduler: {type: WarmupLR}``), and the
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lrviz.schedulers import mmengine as _mmengine
 from lrviz.schedulers.base import BOOL, CHOICE, FLOAT, INT, Param, Scheduler
 
 _DS = "deepspeed.runtime.lr_schedules"
@@ -97,4 +99,5 @@ TABLE: tuple[Scheduler, ...] = (
             Param("lr_range_test_staircase", BOOL, "grow in stairs, not continuously",
                   False)),
            "deepspeed", sets_own_lr=True),
+    *_mmengine.TABLE,
 )
