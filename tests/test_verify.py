@@ -271,3 +271,19 @@ def _loop_of(spec: Path) -> object:
     from lrviz.verify import Loop
 
     return Loop.of(load_spec(str(spec)))
+
+
+def test_first_differences_at_one_step_share_a_label_and_labels_do_not_overlap() -> None:
+    from lrviz.render.overlay import overlay
+
+    plan = np.linspace(0.1, 0.0, 50)
+    runs = [LoggedRun(np.arange(50), plan * factor, "lr", f"r{factor}", "table")
+            for factor in (2.0, 3.0)]  # both differ from step 0
+    runs.append(LoggedRun(np.arange(50), np.where(np.arange(50) < 20, plan, 0.1), "lr", "r",
+                          "table"))  # a restart at step 20
+    fig = overlay([compare(plan, run) for run in runs])
+    labels = [t for t in fig.axes[0].texts if t.get_text().startswith("first difference")]
+    assert sorted(t.get_text() for t in labels) == ["first difference: plan step 0",
+                                                    "first difference: plan step 20"]
+    assert {t.xy[1] for t in labels} == {1.0}  # both anchored at the top of the axes
+    assert len({t.xyann[1] for t in labels}) == 2  # one below the other

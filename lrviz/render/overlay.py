@@ -116,6 +116,7 @@ def _overlay(comparisons: Sequence[Comparison]) -> Figure:
     top.plot(x, y, drawstyle="steps-post", color="#555555", linewidth=1.6,
              label=f"plan: {escape.one_line(comparisons[0].name)}")
     steps = plan.size
+    labelled: set[int] = set()  # steps whose first difference is labelled
     for i, c in enumerate(comparisons):
         color = PALETTE[(i + 1) % len(PALETTE)]
         rows = c.rows + 0.5  # row k holds over [k, k + 1): the point sits in its middle
@@ -131,9 +132,12 @@ def _overlay(comparisons: Sequence[Comparison]) -> Figure:
             at = float(c.rows[c.verdict.first])
             for ax in (top, bottom):
                 ax.axvline(at, color=color, linestyle="--", linewidth=0.9)
-            top.annotate(f"first difference: plan step {int(at)}", (at, 1.0),
-                         xycoords=("data", "axes fraction"), xytext=(3, -10),
-                         textcoords="offset points", fontsize=7.5, color=color)
+            if int(at) not in labelled:  # one label a step, each below the one before
+                labelled.add(int(at))
+                top.annotate(f"first difference: plan step {int(at)}", (at, 1.0),
+                             xycoords=("data", "axes fraction"),
+                             xytext=(3, -10 - 10 * (len(labelled) - 1)),
+                             textcoords="offset points", fontsize=7.5, color=color)
     for ax in (top, bottom):
         style_axes(ax, steps)
     bottom.axhline(0, color="#555555", linewidth=0.8)
