@@ -175,6 +175,7 @@ def build_spec(
         else:
             scheduler = _with_warmup(check, scheduler, warmup)
     scheduler = _fill_lengths(check, scheduler, sched_steps, notes)
+    scheduler = _fill_epoch_length(check, scheduler, plan.batches_per_epoch)
     scheduler = _warmup_ratios(check, scheduler, notes)
     fed_steps = plan.metric_feeds(plateau_warmup.steps if plateau_warmup else 0)
     if metric is not None:
@@ -683,4 +684,24 @@ def _fill_lengths(
                                                                           strict=True))
     elif children:
         children = tuple(_fill_lengths(check, c, available, notes) for c in children)
+    return SchedulerSpec(sched.info, params, children, sched.path)
+
+
+def _fill_epoch_length(check: Checker, sched: SchedulerSpec, epoch: int) -> SchedulerSpec:
+    """Give a scheduler's ``epoch_length_param`` the loop's iterations per epoch.
+
+    The epoch's length is the loop's (``Plan.batches_per_epoch``), not the run's length
+    over its epochs: ``--max-steps`` cuts the run, not the epoch. A value the spec gives
+    must be that one.
+    """
+    params = dict(sched.params)
+    key = sched.info.epoch_length_param
+    if key is not None:
+        given = params.get(key)
+        if given is not None and given != epoch:
+            raise check.fail(join_key(sched.path, key),
+                             f"expected the loop's {epoch} iterations per epoch, got {given}; "
+                             "lrviz fills it from the training loop, so leave it out")
+        params[key] = epoch
+    children = tuple(_fill_epoch_length(check, c, epoch) for c in sched.children)
     return SchedulerSpec(sched.info, params, children, sched.path)

@@ -554,6 +554,50 @@ def test_mmengine_files_are_the_runners_schedule(name: str, samples: int) -> Non
     assert lrs == _mmengine_runner_lrs(DATA / name, samples)
 
 
+@pytest.mark.frameworks
+@pytest.mark.parametrize(("name", "samples", "max_steps"), [
+    # 50 iterations an epoch; cut at 216 optimizer steps = 432 iterations, which 12 epochs
+    # divide (36 each): the drop at epoch 8 is iteration 400, not 288
+    ("mm/retinanet_warmup.py", 100, 216),
+    # 10 iterations an epoch; cut at 48 = 8 * 6: the converted windows and the epoch-based
+    # PolyLR still follow the loop's epochs
+    ("mm/seg_poly.py", 37, 48),
+])
+def test_mmengine_cut_run_is_the_runners_schedule(name: str, samples: int,
+                                                  max_steps: int) -> None:
+    pytest.importorskip("mmengine.runner")
+    _, lrs = _lrviz_run(name, dataset_size=samples, max_steps=max_steps)
+    assert len(lrs) == max_steps
+    assert lrs == _mmengine_runner_lrs(DATA / name, samples)[:max_steps]
+
+
+def test_mmengine_epochs_follow_the_loop_when_max_steps_cuts_the_run() -> None:
+    """The epoch's length is the loop's, not the cut run's iterations over max_epochs."""
+    spec = lrviz.load_spec(DATA / "mm/retinanet_warmup.py",
+                           {"training": {"dataset_size": 100, "max_steps": 216}})
+    params = spec.scheduler.params
+    assert spec.plan.batches_per_epoch == 50  # 100 samples, batch 2: iterations per epoch
+    assert params["total_iters"] == 432 and params["max_epochs"] == 12  # 432 / 12 = 36
+    assert params["epoch_length"] == 50
+    # the loop's epochs change where the iteration count crosses a multiple of 50
+    first = [int(spec.plan.positions[spec.plan.epoch == e][0]) for e in range(1, 9)]
+    assert first == [50 * e + 1 for e in range(1, 9)]  # iterations 51, 101, ... (accum 2)
+
+
+def test_mmengine_epoch_length_given_must_be_the_loops() -> None:
+    raw = {"optimizer": {"type": "SGD", "lr": 0.02},
+           "scheduler": {"type": "mmengine:param_scheduler", "interval": "step",
+                         "max_epochs": 12, "epoch_length": 36,
+                         "schedulers": [{"type": "mmengine:MultiStepLR", "milestones": [8]}]},
+           "training": {"framework": "mmengine", "epochs": 12, "batch_size": 2,
+                        "dataset_size": 100}}
+    with pytest.raises(lrviz.SpecError) as err:
+        lrviz.as_spec(raw)
+    assert str(err.value) == ("scheduler.epoch_length: expected the loop's 50 iterations per "
+                              "epoch, got 36; lrviz fills it from the training loop, so "
+                              "leave it out")
+
+
 def test_mmengine_list_without_mmengine_is_one_line(
         tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     import sys

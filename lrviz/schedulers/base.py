@@ -194,6 +194,9 @@ class Scheduler:
     # unless every parameter of ``length_unless`` is given (they fix the length).
     length_param: str | None = None
     length_unless: tuple[str, ...] = ()
+    # The parameter that takes the loop's iterations per epoch (lrviz.loop's
+    # ``Plan.batches_per_epoch``): filled by lrviz from the run, never guessed.
+    epoch_length_param: str | None = None
     takes_metric: bool = False  # step(metric)
     plateau: bool = False  # ReduceLROnPlateau's bookkeeping, which lrviz.plateau replays
     composite: bool = False  # built from nested scheduler specs

@@ -16,8 +16,9 @@ mmengine's real classes (the ``mmengine`` extra) through :mod:`lrviz.schedulers.
 micro-batch: lrviz.loop's mmengine rule with interval ``step``) and steps the
 iteration-based schedulers every time, the epoch-based ones after the last iteration of
 every epoch, in that order, as the hook's ``after_train_iter`` and ``after_train_epoch``
-do. An epoch's length in iterations is ``total_iters / max_epochs``: the run's iterations
-(the scheduler steps lrviz fills in) over its epochs (``train_cfg.max_epochs``).
+do. An epoch's length in iterations (``epoch_length``) is the run loop's: lrviz.loop's
+``Plan.batches_per_epoch`` (an mmengine iteration is a micro-batch), which lrviz.build
+fills in; it is not derived from the run's length, which ``--max-steps`` may cut short.
 """
 
 from __future__ import annotations
@@ -91,9 +92,11 @@ LIST = MmengineScheduler(
      Param("total_iters", INT, "iterations of the run (default: the run's scheduler steps)",
            minimum=1),
      Param("max_epochs", INT, "epochs of the run (train_cfg.max_epochs); needed by "
-           "epoch-based schedulers", None, minimum=1, nullable=True)),
+           "epoch-based schedulers", None, minimum=1, nullable=True),
+     Param("epoch_length", INT, "iterations (micro-batches) per epoch: the run loop's, "
+           "filled by lrviz", None, minimum=1, nullable=True)),
     module=_RUN, attr="ParamSchedulers", extra="mmengine", composite=True,
-    length_param="total_iters", in_sequence=False,
+    length_param="total_iters", epoch_length_param="epoch_length", in_sequence=False,
 )
 
 TABLE: tuple[Scheduler, ...] = (LIST, *MEMBERS)

@@ -55,25 +55,29 @@ class ParamSchedulers:
 
     ``step()`` is called after every iteration: it steps each iteration-based scheduler,
     and after an epoch's last iteration each epoch-based one (``ParamSchedulerHook``'s
-    ``after_train_iter`` then ``after_train_epoch``).
+    ``after_train_iter`` then ``after_train_epoch``). ``epoch_length`` is the loop's
+    iterations per epoch (lrviz.build fills it from the run's plan); ``total_iters`` is
+    how many iterations lrviz steps, which ``--max-steps`` may leave short of the
+    ``max_epochs * epoch_length`` that mmengine's own run would last.
     """
 
     def __init__(self, optimizer: Any, schedulers: list[Pending], total_iters: int,
-                 max_epochs: int | None = None) -> None:
+                 max_epochs: int | None = None, epoch_length: int | None = None) -> None:
         by_epoch = [bool(p.kwargs.get("by_epoch", True)) for p in schedulers]
-        self.epoch_length: int | None = None
-        if any(by_epoch):
-            if max_epochs is None:
-                raise ValueError("an epoch-based scheduler needs max_epochs (the run's epochs)")
-            if total_iters % max_epochs:
-                raise ValueError(f"{total_iters} iterations do not make {max_epochs} epochs "
-                                 "of equal length")
-            self.epoch_length = total_iters // max_epochs
+        if epoch_length is None:
+            raise ValueError("epoch_length (iterations per epoch) is the run loop's; "
+                             "lrviz fills it when it builds the spec")
+        self.epoch_length = epoch_length
+        if any(by_epoch) and max_epochs is None:
+            raise ValueError("an epoch-based scheduler needs max_epochs (the run's epochs)")
+        # Runner.max_iters: an epoch-based run's iterations are its epochs' (the run that
+        # lrviz stops early at --max-steps still has mmengine's windows)
+        max_iters = total_iters if max_epochs is None else max_epochs * epoch_length
         self.schedulers = []
         for pending, epochs in zip(schedulers, by_epoch, strict=True):
             cfg = {"type": pending.type, **pending.kwargs}
             # Runner._build_param_scheduler: the run's end where the config gives none
-            cfg.setdefault("end", max_epochs if epochs else total_iters)
+            cfg.setdefault("end", max_epochs if epochs else max_iters)
             try:
                 self.schedulers.append(build_scheduler_from_cfg(
                     cfg, PARAM_SCHEDULERS,
@@ -90,7 +94,7 @@ class ParamSchedulers:
         for scheduler in self.schedulers:
             if not scheduler.by_epoch:
                 scheduler.step()
-        if self.epoch_length and self.iteration % self.epoch_length == 0:
+        if self.iteration % self.epoch_length == 0:
             for scheduler in self.schedulers:
                 if scheduler.by_epoch:
                     scheduler.step()
