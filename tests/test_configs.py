@@ -241,6 +241,11 @@ def _write(tmp_path: Path, name: str, body: str) -> Path:
      "param_scheduler = [dict(type='LinearLR', end=50, by_epoch=False),\n"
      "    dict(type='MultiStepLR', milestones=[8, 11])]\n",
      "t.py: param_scheduler[1].type: an epoch-based scheduler in an iteration-based run"),
+    ("t.py", "train_cfg = dict(type='IterBasedTrainLoop', max_iters=901)\n"
+     "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1), accumulative_counts=4)\n"
+     "param_scheduler = dict(type='LinearLR', end=50, by_epoch=False)\n",
+     "t.py: train_cfg.max_iters: 901 iterations end in a partial accumulation window of "
+     "accumulative_counts 4, which lrviz cannot stop at; expected a multiple of 4"),
     ("t.py", "param_scheduler = [dict(type='OneCycleLR', eta_max=0.1), dict(type='PolyLR')]\n",
      "t.py: param_scheduler[0].type: mmengine's OneCycleLR is not simulated"),
     ("t.yml", "base_model: x\nlr_scheduler: one_cycle\n",
@@ -528,9 +533,12 @@ def _mmengine_runner_lrs(path: Path, samples: int) -> list[float]:
     data = TensorDataset(torch.randn(samples, 4, generator=gen),
                          torch.randn(samples, 1, generator=gen))
     loader = DataLoader(data, batch_size=cfg.train_dataloader.batch_size)
+    train_cfg = ({"by_epoch": False, "max_iters": cfg.train_cfg.max_iters, "val_interval": 10**9}
+                 if "max_iters" in cfg.train_cfg
+                 else {"by_epoch": True, "max_epochs": cfg.train_cfg.max_epochs})
     with tempfile.TemporaryDirectory() as tmp:
         runner = Runner(model=Model(), work_dir=tmp, train_dataloader=loader,
-                        train_cfg={"by_epoch": True, "max_epochs": cfg.train_cfg.max_epochs},
+                        train_cfg=train_cfg,
                         optim_wrapper=cfg.optim_wrapper.to_dict(),
                         param_scheduler=cfg.param_scheduler,
                         default_hooks={"checkpoint": None, "logger": None},
@@ -569,6 +577,38 @@ def test_mmengine_cut_run_is_the_runners_schedule(name: str, samples: int,
     _, lrs = _lrviz_run(name, dataset_size=samples, max_steps=max_steps)
     assert len(lrs) == max_steps
     assert lrs == _mmengine_runner_lrs(DATA / name, samples)[:max_steps]
+
+
+_ITER_ACCUM = """\
+# an iteration-based run with accumulation: max_iters counts micro-batches
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=96)
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.02, momentum=0.9), accumulative_counts=4)
+train_dataloader = dict(batch_size=2)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
+    dict(type='CosineAnnealingLR', eta_min=1e-4, by_epoch=False, begin=20),
+]
+"""
+
+
+@pytest.mark.frameworks
+def test_mmengine_max_iters_with_accumulation_is_the_runners_schedule(tmp_path: Path) -> None:
+    """96 iterations with accumulative_counts 4 are 24 optimizer steps, as mmengine runs."""
+    pytest.importorskip("mmengine.runner")
+    path = tmp_path / "iter_accum.py"
+    path.write_text(_ITER_ACCUM)
+    spec, lrs = _lrviz_run(str(path), dataset_size=30)
+    assert spec.training is not None and spec.training["max_steps"] == 24
+    assert lrs == _mmengine_runner_lrs(path, 30)
+
+
+def test_mmengine_max_iters_counts_micro_batches(tmp_path: Path) -> None:
+    path = tmp_path / "iter_accum.py"
+    path.write_text(_ITER_ACCUM)
+    spec = lrviz.load_spec(path, {"training": {"dataset_size": 30}})
+    assert spec.plan.rows == 24  # optimizer steps
+    assert spec.plan.scheduler_steps == 96  # iterations, each stepping the list
+    assert int(spec.plan.positions[-1]) == 95  # the last optimizer step ends the run
 
 
 def test_mmengine_epochs_follow_the_loop_when_max_steps_cuts_the_run() -> None:

@@ -10,7 +10,10 @@ as mmengine merges them (mappings key by key, ``_delete_=True`` replaces).
 
 What is read: ``param_scheduler`` (a dict or a list), ``optim_wrapper.optimizer`` (or the
 old ``optimizer``), ``train_cfg`` (``max_epochs`` or ``max_iters``),
-``train_dataloader.batch_size`` and ``optim_wrapper.accumulative_counts``. One scheduler
+``train_dataloader.batch_size`` and ``optim_wrapper.accumulative_counts``. ``max_iters``
+counts iterations, which are micro-batches: lrviz's ``max_steps`` (optimizer steps) is
+``max_iters / accumulative_counts``, and a ``max_iters`` that ends in a partial window is
+refused. One scheduler
 that torch's class of the same name runs float for float (from ``begin=0``, in one unit,
 its window to the run's end) becomes that torch scheduler, ``by_epoch`` its interval
 (mmengine's LinearLR runs ``end - begin - 1`` steps: torch's ``total_iters``). Anything
@@ -265,9 +268,24 @@ def _scheduler(t: Translation, s: dict[str, Any], key: str) -> bool:
 def _loop(t: Translation, data: dict[str, Any], by_epoch: bool) -> None:
     t.put("training.framework", "mmengine", "(mmengine's runner)")
     cfg: dict[str, Any] = data["train_cfg"] if isinstance(data.get("train_cfg"), dict) else {}
+    wrapper = data.get("optim_wrapper")
+    accum = 1
+    if isinstance(wrapper, dict) and wrapper.get("accumulative_counts") is not None:
+        accum = int(number(wrapper["accumulative_counts"],
+                           t.at("optim_wrapper.accumulative_counts"), integer=True, minimum=1))
+        t.put("training.grad_accum", accum, "optim_wrapper.accumulative_counts")
     if cfg.get("max_iters") is not None:
-        t.put("training.max_steps", number(cfg["max_iters"], t.at("train_cfg.max_iters"),
-                                           integer=True, minimum=1), "train_cfg.max_iters")
+        # mmengine's iterations are micro-batches, lrviz's max_steps optimizer steps: the
+        # optimizer steps every accumulative_counts-th iteration and at the run's last one
+        iters = int(number(cfg["max_iters"], t.at("train_cfg.max_iters"), integer=True,
+                           minimum=1))
+        if iters % accum:
+            raise SpecError(f"{iters} iterations end in a partial accumulation window of "
+                            f"accumulative_counts {accum}, which lrviz cannot stop at; "
+                            f"expected a multiple of {accum}", t.at("train_cfg.max_iters"))
+        t.put("training.max_steps", iters // accum, "train_cfg.max_iters" if accum == 1 else
+              f"train_cfg.max_iters / optim_wrapper.accumulative_counts ({iters} / {accum} "
+              "optimizer steps)")
     if cfg.get("max_epochs") is not None:
         t.put("training.epochs", number(cfg["max_epochs"], t.at("train_cfg.max_epochs"),
                                         integer=True, minimum=1), "train_cfg.max_epochs")
@@ -280,11 +298,5 @@ def _loop(t: Translation, data: dict[str, Any], by_epoch: bool) -> None:
                                             minimum=1), "train_dataloader.batch_size")
     else:
         t.missing("training.batch_size", "the batch size; --batch-size N gives it")
-    wrapper = data.get("optim_wrapper")
-    if isinstance(wrapper, dict) and wrapper.get("accumulative_counts") is not None:
-        t.put("training.grad_accum", number(wrapper["accumulative_counts"],
-                                            t.at("optim_wrapper.accumulative_counts"),
-                                            integer=True, minimum=1),
-              "optim_wrapper.accumulative_counts")
     t.assume("training.world_size", 1, "world_size 1 (one process); --world-size N sets it")
     t.missing("training.dataset_size", "the dataset's size; --dataset-size N gives it")
