@@ -176,6 +176,10 @@ def build_spec(
             scheduler = _with_warmup(check, scheduler, warmup)
     scheduler = _fill_lengths(check, scheduler, sched_steps, notes)
     scheduler = _fill_epoch_length(check, scheduler, plan.batches_per_epoch)
+    if (training is None and plan.batches_per_epoch == 1
+            and any(n.info.epoch_length_param for n in scheduler.walk())):
+        notes.append(f"{scheduler.type} counts epochs and an epoch is 1 step "
+                     "(steps_per_epoch, --steps-per-epoch, sets the epoch's length)")
     scheduler = _warmup_ratios(check, scheduler, notes)
     fed_steps = plan.metric_feeds(plateau_warmup.steps if plateau_warmup else 0)
     if metric is not None:

@@ -624,6 +624,19 @@ def test_mmengine_epochs_follow_the_loop_when_max_steps_cuts_the_run() -> None:
     assert first == [50 * e + 1 for e in range(1, 9)]  # iterations 51, 101, ... (accum 2)
 
 
+def test_mmengine_list_in_the_plain_loop_takes_its_epoch_from_steps_per_epoch() -> None:
+    raw = {"steps": 120,
+           "scheduler": {"type": "mmengine:param_scheduler", "max_epochs": 12,
+                         "schedulers": [{"type": "mmengine:MultiStepLR", "milestones": [8]}]}}
+    spec = lrviz.as_spec({**raw, "steps_per_epoch": 10})
+    assert spec.scheduler.params["epoch_length"] == 10
+    assert not any("an epoch is 1 step" in n for n in spec.notes)
+    bare = lrviz.as_spec(raw)
+    assert bare.scheduler.params["epoch_length"] == 1
+    assert ("mmengine:param_scheduler counts epochs and an epoch is 1 step (steps_per_epoch, "
+            "--steps-per-epoch, sets the epoch's length)") in bare.notes
+
+
 def test_mmengine_epoch_length_given_must_be_the_loops() -> None:
     raw = {"optimizer": {"type": "SGD", "lr": 0.02},
            "scheduler": {"type": "mmengine:param_scheduler", "interval": "step",
