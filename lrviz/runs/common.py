@@ -27,6 +27,15 @@ _GROUP = re.compile(r"/pg(\d+)$")
 SHOWN = 8  # candidates an error lists at most
 
 
+class MissingTag(SpecError):
+    """A tag named with ``--tag`` (or ``metric.tag``) that the log does not hold; ``names``
+    are the tags it does hold, so a caller trying several names can go on to the next."""
+
+    def __init__(self, message: str, where: str, names: Sequence[str]) -> None:
+        super().__init__(message, where)
+        self.names = tuple(names)
+
+
 @dataclass(frozen=True)
 class Options:
     """How to read a run: the tag (or columns) chosen on the command line, and the folders
@@ -71,7 +80,7 @@ def pick_tag(names: Sequence[str], tag: str | None, source: str, what: str = "ta
     if tag is not None:
         if tag in names:
             return tag
-        raise SpecError(f"no {what} {shown([tag])}; it has {shown(names)}", source)
+        raise MissingTag(f"no {what} {shown([tag])}; it has {shown(names)}", source, names)
     found = [n for n in names if is_lr_name(n)]
     if len(found) == 1:
         return found[0]
