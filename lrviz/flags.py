@@ -448,12 +448,17 @@ def _apply_run_flag(
 
 
 def _run_and_tag(value: str) -> tuple[str, str | None]:
-    """``RUN[:TAG]``: a path that exists is a run whole (a Windows drive's colon, a colon
-    in a folder's name); otherwise the text after the last colon names the tag."""
-    run, colon, tag = value.rpartition(":")
-    if not colon or os.path.exists(value) or not run or os.sep in tag or "/" in tag:
+    """``RUN[:TAG]``: the longest part before a colon that exists is the run (a folder with
+    a colon in its name, a Windows drive), the rest the tag (MLflow's ``RUN_ID:val_loss``
+    keeps its colon); when no part exists, the text after the last colon is the tag."""
+    if os.path.exists(value):
         return value, None
-    return run, tag or None
+    cuts = [i for i, c in enumerate(value) if c == ":" and i > 0]
+    found = [i for i in cuts if os.path.exists(value[:i])]
+    cut = found[-1] if found else (cuts[-1] if cuts else None)
+    if cut is None:
+        return value, None
+    return value[:cut], value[cut + 1:] or None
 
 
 def _is_number(token: str) -> bool:
