@@ -136,6 +136,17 @@ def test_an_unreadable_log_is_one_line_exit_2(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["trainer_state.json"]
 
 
+def test_a_metric_that_is_not_finite_is_named_a_value(tmp_path: Path) -> None:
+    log = tmp_path / "history.csv"
+    log.write_text("step,val_loss\n1,0.5\n2,nan\n")
+    code, output = _plot("plateau", "--metric-from", f"{log}:val_loss", "--steps", "2",
+                         "-o", str(tmp_path / "plateau.csv"))
+    assert code == 2
+    assert output == (f"error: --metric-from: {log} (val_loss): the value at step 2 is nan; "
+                      "expected a finite number\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["history.csv"]
+
+
 def test_a_spec_names_runs_only_under_its_own_folder(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # the current folder is allowed too

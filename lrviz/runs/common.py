@@ -111,12 +111,13 @@ def make_run(
     step = np.asarray(steps, dtype=np.int64)
     lr = np.asarray(values, dtype=np.float64)
     where = f"{source} ({terminal(tag)})"
+    what = "lr" if is_lr_name(tag) else "value"  # a metric read for --metric-from is no lr
     if step.size == 0:
-        raise SpecError(f"no lr values logged under {shown([tag])}", source)
+        raise SpecError(f"no {what} values logged under {shown([tag])}", source)
     bad = np.flatnonzero(~np.isfinite(lr))
     if bad.size:
-        raise SpecError(f"the lr at step {step[bad[0]]} is {lr[bad[0]]!r}; expected a finite "
-                        "number", where)
+        raise SpecError(f"the {what} at step {step[bad[0]]} is {float(lr[bad[0]])!r}; "
+                        "expected a finite number", where)
     if step.min() < 0:
         raise SpecError(f"step {step.min()} is negative; expected steps >= 0", where)
     back = np.flatnonzero(np.diff(step) < 0)
@@ -129,8 +130,9 @@ def make_run(
         differ = again[lr[again] != lr[again + 1]]
         if differ.size and repeats != "last":
             i = differ[0]
-            raise SpecError(f"step {step[i]} is logged twice with different lr ({lr[i]!r} "
-                            f"and {lr[i + 1]!r}); expected one lr per step", where)
+            raise SpecError(f"step {step[i]} is logged twice with different {what} "
+                            f"({float(lr[i])!r} and {float(lr[i + 1])!r}); expected one "
+                            f"{what} per step", where)
         keep = np.ones(step.size, dtype=bool)
         keep[again] = False  # of a repeated step, the last entry stays
         step, lr = step[keep], lr[keep]
