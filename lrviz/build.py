@@ -187,7 +187,7 @@ def build_spec(
     if metric is not None and len(metric.values) < fed_steps:
         per = "scheduler step" if plan.plain else "row that steps the scheduler"
         raise check.fail(
-            "metric",
+            "metric.run" if "run" in metric.source else "metric",  # --metric-from's own name
             f"expected at least {fed_steps} metric values (one per {per}"
             f"{' after the warmup' if plateau_warmup else ''}), got {len(metric.values)}",
         )
@@ -537,22 +537,29 @@ def _metric(
                      "--metric, --metric-file or `metric:` choose another")
         raw = {"generator": name, "seed": 0}
     check.mapping(raw, "metric", None)
-    sources = [k for k in ("values", "file", "generator") if k in raw]
-    if not sources and raw and "column" not in raw:  # only a seed or generator parameters
+    sources = [k for k in ("values", "file", "run", "generator") if k in raw]
+    # only a seed or generator parameters
+    if not sources and raw and "column" not in raw and "tag" not in raw:
         default = "accuracy" if scheduler.params.get("mode", "min") == "max" else \
             _default_generator()
         raw = {"generator": default, **raw}
         sources = ["generator"]
+    if not sources and "tag" in raw:
+        raise check.fail("metric.tag", "a tag needs its run: give `run:` (--metric-from) "
+                         "beside it")
     if not sources and "column" in raw:
         raise check.fail("metric.column", "a column needs its file: give `file:` "
                          "(--metric-file) beside it")
     if len(sources) != 1:
         raise check.fail(
             "metric", "expected exactly one of `values:` (a list), `file:` (a CSV, with "
-            "`column:`) or `generator:` (a synthetic metric)"
+            "`column:`), `run:` (a logged run, with `tag:`) or `generator:` (a synthetic "
+            "metric)"
         )
     if sources == ["generator"]:
         return _generator_spec(check, raw)
+    if sources == ["run"]:
+        return _metric_run(check, raw, base_dir)
     check.mapping(raw, "metric", ("values",) if sources == ["values"] else ("file", "column"))
     if "values" in raw:
         values = raw["values"]
@@ -650,6 +657,31 @@ def _metric_file(check: Checker, raw: dict[str, Any], base_dir: str | Path | Non
     if not values:
         raise check.fail("metric.column", f"column {column!r} of {path} has no values")
     return MetricSpec(tuple(values), {"file": str(raw["file"]), "column": column})
+
+
+def _metric_run(check: Checker, raw: dict[str, Any], base_dir: str | Path | None) -> MetricSpec:
+    """``run:`` (+ ``tag:``): the scalar a logged run holds (:func:`lrviz.runs.read_metric`),
+    in logged-step order. The run is held to the path policy of ``file:``."""
+    from lrviz.runs import Options, read_metric
+
+    check.mapping(raw, "metric", ("run", "tag"))
+    name, tag = raw["run"], raw.get("tag")
+    if not isinstance(name, str) or not name:
+        raise check.fail("metric.run", f"expected a path to a run log, got {show_value(name)}")
+    if tag is not None and (not isinstance(tag, str) or not tag):
+        raise check.fail("metric.tag", f"expected a logged scalar's name, got {show_value(tag)}")
+    path = Path(name)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    where = check.where("metric.run")
+    typed = where.startswith("-")  # the user's own --metric-from
+    roots = None if typed else [Path(base_dir or "."), Path.cwd(), *check.allow_paths]
+    try:
+        inputs.check_within(path, "run", str(path), roots)
+        run = read_metric(path, tag, Options(allowed=tuple(check.allow_paths)))
+    except SpecError as exc:  # the key (or flag) first, then the file
+        raise SpecError(exc.message, f"{where}: {exc.where}" if exc.where else where) from None
+    return MetricSpec(tuple(run.lr.tolist()), {"run": name, "tag": run.tag})
 
 
 def _natural_length(sched: SchedulerSpec, metric: MetricSpec | None) -> int:

@@ -268,6 +268,8 @@ def _metric_source(spec: Spec) -> str:
     source = spec.metric.source if spec.metric is not None else {}
     if "file" in source:
         return "the logged values of the spec's metric file"
+    if "run" in source:
+        return "the values a logged run of the spec holds"
     if "generator" in source:
         return "a synthetic metric"
     return "the metric values of the spec"

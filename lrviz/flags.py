@@ -76,6 +76,8 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
             "values", "PATH"),
     RunFlag("--metric-column", "metric_column", "ReduceLROnPlateau: the column of "
             "--metric-file to feed", "COLUMN"),
+    RunFlag("--metric-from", "metric_from", "ReduceLROnPlateau: feed the scalar a logged "
+            "run holds under TAG (default: eval_loss, val_loss or loss)", "RUN[:TAG]"),
     RunFlag("--name", "name", "name of the run (default: scheduler alias or file name)", "NAME"),
     RunFlag("--title", "title", "title of the run, shown on its figure", "TEXT"),
     RunFlag("--limit-steps", "limit_steps", "refuse runs longer than this (default 50000000)",
@@ -421,6 +423,14 @@ def _apply_run_flag(
         key = dest.split("_")[1]
         metric[key] = os.path.abspath(value) if key == "file" else value
         where[f"metric.{key}"] = flag
+    elif dest == "metric_from":
+        run_path, tag = _run_and_tag(value)
+        metric = overlay.setdefault("metric", {})
+        metric["run"] = os.path.abspath(run_path)
+        where["metric.run"] = flag
+        if tag is not None:
+            metric["tag"] = tag
+            where["metric.tag"] = flag
     elif dest in ("metric", "seed"):
         key = "generator" if dest == "metric" else "seed"
         overlay.setdefault("metric", {})[key] = value
@@ -435,6 +445,20 @@ def _apply_run_flag(
         key = "steps" if dest == "warmup" else "start_factor"
         overlay.setdefault("warmup", {})[key] = value
         where[f"warmup.{key}"] = flag
+
+
+def _run_and_tag(value: str) -> tuple[str, str | None]:
+    """``RUN[:TAG]``: the longest part before a colon that exists is the run (a folder with
+    a colon in its name, a Windows drive), the rest the tag (MLflow's ``RUN_ID:val_loss``
+    keeps its colon); when no part exists, the text after the last colon is the tag."""
+    if os.path.exists(value):
+        return value, None
+    cuts = [i for i, c in enumerate(value) if c == ":" and i > 0]
+    found = [i for i in cuts if os.path.exists(value[:i])]
+    cut = found[-1] if found else (cuts[-1] if cuts else None)
+    if cut is None:
+        return value, None
+    return value[:cut], value[cut + 1:] or None
 
 
 def _is_number(token: str) -> bool:

@@ -97,11 +97,7 @@ def _open(
     path = Path(path)
     named = _named(path, where)
     try:
-        real = os.path.realpath(path)
-        if roots is not None and not any(_within(real, root) for root in roots):
-            raise SpecError(
-                f"the {what}{named} is outside the spec's folder and the current folder; "
-                "lrviz reads files only there (--allow-path DIR allows another folder)", where)
+        real = check_within(path, what, where, roots)
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(real, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
@@ -124,6 +120,19 @@ def _open(
         os.close(fd)
         raise
     return fd, named
+
+
+def check_within(path: str | Path, what: str, where: str,
+                 roots: Sequence[str | Path] | None) -> str:
+    """The real path of ``path``, or a one-line error if it resolves outside ``roots``
+    (None: anywhere). Folders too: a run folder a spec names is held to its own folder."""
+    real = os.path.realpath(path)
+    if roots is not None and not any(_within(real, root) for root in roots):
+        raise SpecError(
+            f"the {what}{_named(path, where)} is outside the spec's folder and the current "
+            "folder; lrviz reads files only there (--allow-path DIR allows another folder)",
+            where)
+    return real
 
 
 def _within(real: str, root: str | Path) -> bool:

@@ -156,6 +156,11 @@ def _metric() -> dict[str, Any]:
     file = {"type": "string", "minLength": 1,
             "description": "A CSV file (relative to the spec); empty cells are skipped."}
     column = {"type": "string", "description": "The CSV column; optional with one column."}
+    run = {"type": "string", "minLength": 1,
+           "description": "A logged run (relative to the spec), any log lrviz verify reads."}
+    tag = {"type": "string", "minLength": 1,
+           "description": "The run's scalar to feed; default: the first of eval_loss, "
+                          "val_loss, validation_loss, loss, train_loss it logged."}
     seed = {**_integer(minimum=0), "default": 0,
             "description": "Seed of the generator's noise: same seed, same values."}
 
@@ -181,6 +186,8 @@ def _metric() -> dict[str, Any]:
              "properties": {"values": values}},
             {"type": "object", "required": ["file"], "additionalProperties": False,
              "properties": {"file": file, "column": column}},
+            {"type": "object", "required": ["run"], "additionalProperties": False,
+             "properties": {"run": run, "tag": tag}},
             {"type": "object", "required": ["generator"], "allOf": generators,
              "properties": {"generator": {
                  "enum": list(GENERATORS),

@@ -22,10 +22,10 @@ from typing import Protocol
 from lrviz.errors import SpecError
 from lrviz.inputs import MAX_RUN_BYTES, read_bytes
 from lrviz.runs import hf, lightning, mlflow, mmengine, table, tensorboard
-from lrviz.runs.common import Options
+from lrviz.runs.common import MissingTag, Options, shown
 from lrviz.runs.model import LoggedRun
 
-__all__ = ["FORMATS", "LoggedRun", "Options", "read_run"]
+__all__ = ["FORMATS", "METRIC_TAGS", "LoggedRun", "Options", "read_metric", "read_run"]
 
 
 class RunReader(Protocol):
@@ -64,3 +64,25 @@ def read_run(path: str | Path, options: Options | None = None) -> LoggedRun:
         raise SpecError(f"ambiguous: it holds {' and '.join(r.DESCRIPTION for r in tied)}; "
                         "name the file itself", source)
     return tied[0].read(path, data, options)
+
+
+# The names frameworks log a validation or training loss under, tried in this order when
+# ``--metric-from RUN`` names no tag: HF ``eval_loss``, Lightning's ``val_loss``...
+METRIC_TAGS = ("eval_loss", "val_loss", "validation_loss", "loss", "train_loss")
+
+
+def read_metric(path: str | Path, tag: str | None, options: Options | None = None
+                ) -> LoggedRun:
+    """The scalar the run at ``path`` logged under ``tag`` (held in ``LoggedRun.lr``), in
+    logged-step order; without ``tag``, the first of :data:`METRIC_TAGS` it logged."""
+    options = options or Options()
+    held: tuple[str, ...] = ()
+    for candidate in [tag] if tag is not None else METRIC_TAGS:
+        try:
+            return read_run(path, Options(candidate, None, None, options.allowed))
+        except MissingTag as exc:
+            if tag is not None:
+                raise
+            held = exc.names
+    raise SpecError(f"none of {', '.join(METRIC_TAGS)} is logged; it has {shown(held)}: "
+                    "name one as RUN:TAG", str(path))

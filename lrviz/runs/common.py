@@ -27,6 +27,15 @@ _GROUP = re.compile(r"/pg(\d+)$")
 SHOWN = 8  # candidates an error lists at most
 
 
+class MissingTag(SpecError):
+    """A tag named with ``--tag`` (or ``metric.tag``) that the log does not hold; ``names``
+    are the tags it does hold, so a caller trying several names can go on to the next."""
+
+    def __init__(self, message: str, where: str, names: Sequence[str]) -> None:
+        super().__init__(message, where)
+        self.names = tuple(names)
+
+
 @dataclass(frozen=True)
 class Options:
     """How to read a run: the tag (or columns) chosen on the command line, and the folders
@@ -71,7 +80,7 @@ def pick_tag(names: Sequence[str], tag: str | None, source: str, what: str = "ta
     if tag is not None:
         if tag in names:
             return tag
-        raise SpecError(f"no {what} {shown([tag])}; it has {shown(names)}", source)
+        raise MissingTag(f"no {what} {shown([tag])}; it has {shown(names)}", source, names)
     found = [n for n in names if is_lr_name(n)]
     if len(found) == 1:
         return found[0]
@@ -102,12 +111,13 @@ def make_run(
     step = np.asarray(steps, dtype=np.int64)
     lr = np.asarray(values, dtype=np.float64)
     where = f"{source} ({terminal(tag)})"
+    what = "lr" if is_lr_name(tag) else "value"  # a metric read for --metric-from is no lr
     if step.size == 0:
-        raise SpecError(f"no lr values logged under {shown([tag])}", source)
+        raise SpecError(f"no {what} values logged under {shown([tag])}", source)
     bad = np.flatnonzero(~np.isfinite(lr))
     if bad.size:
-        raise SpecError(f"the lr at step {step[bad[0]]} is {lr[bad[0]]!r}; expected a finite "
-                        "number", where)
+        raise SpecError(f"the {what} at step {step[bad[0]]} is {float(lr[bad[0]])!r}; "
+                        "expected a finite number", where)
     if step.min() < 0:
         raise SpecError(f"step {step.min()} is negative; expected steps >= 0", where)
     back = np.flatnonzero(np.diff(step) < 0)
@@ -120,8 +130,9 @@ def make_run(
         differ = again[lr[again] != lr[again + 1]]
         if differ.size and repeats != "last":
             i = differ[0]
-            raise SpecError(f"step {step[i]} is logged twice with different lr ({lr[i]!r} "
-                            f"and {lr[i + 1]!r}); expected one lr per step", where)
+            raise SpecError(f"step {step[i]} is logged twice with different {what} "
+                            f"({float(lr[i])!r} and {float(lr[i + 1])!r}); expected one "
+                            f"{what} per step", where)
         keep = np.ones(step.size, dtype=bool)
         keep[again] = False  # of a repeated step, the last entry stays
         step, lr = step[keep], lr[keep]
