@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from lrviz.errors import RunError
 from lrviz.loop_checks import loop_findings, without_superseded
+from lrviz.resume_checks import resume_findings, sampled_resume_findings
 from lrviz.schedulers.base import (
     ANNEALING,
     CYCLE_LENGTH,
@@ -112,7 +113,7 @@ def check_spec(spec: Spec, resume_sample: bool = False) -> Report:
     dropped (training never gets there); an invalid spec (including an
     optimizer or scheduler torch refuses to build) raises :class:`~lrviz.errors.SpecError`
     as ``plot`` does. ``resume_sample`` (``check --resume-at auto``) also resumes the run
-    at each of :func:`resume_points` and reports the restore modes that break there.
+    at a quarter, half and three quarters in (:mod:`lrviz.resume_checks`).
     """
     from lrviz.engine import simulate
 
@@ -133,11 +134,7 @@ def check_spec(spec: Spec, resume_sample: bool = False) -> Report:
     for fn in CHECKS:
         findings.extend(fn(spec, trace))
     if resume_sample and trace is not None and crash is None:  # check --resume-at auto
-        for at in resume_points(trace.steps):
-            if spec.resume is None or at != spec.resume.at:  # said once by resume_breaks
-                found = resume_finding(spec, trace, at)
-                if found is not None:
-                    findings.append(found)
+        findings.extend(sampled_resume_findings(spec, trace))
     findings = without_superseded(findings)
     if crash is not None:  # training never gets past the crash
         last = crash.step if crash.step is not None else -1
@@ -600,55 +597,6 @@ def torch_warnings(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
                       spec.scheduler.path, None)
 
 
-
-# ``check --resume-at auto``: the resume points tried, as shares of the run's rows (a
-# quarter, half and three quarters in; never row 0, which is no resume at all).
-RESUME_SAMPLE = (0.25, 0.5, 0.75)
-
-
-def resume_points(steps: int) -> list[int]:
-    """The rows ``check --resume-at auto`` resumes at in a run of ``steps`` rows."""
-    if steps < 2:
-        return []
-    return sorted({min(steps - 1, max(1, round(steps * share))) for share in RESUME_SAMPLE})
-
-
 @check
 def resume_breaks(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
-    """With ``training.resume``, every restore mode that would not continue the schedule."""
-    if spec.resume is None or trace is None:
-        return
-    found = resume_finding(spec, trace, spec.resume.at)
-    if found is not None:
-        yield found
-
-
-def resume_finding(spec: Spec, trace: Trace, at: int) -> Finding | None:
-    """Every restore mode that would not continue the schedule when resumed at row ``at``,
-    in one finding: per mode the first row where the resumed lr leaves the planned one
-    (``trace.lrs``, the uninterrupted run), and the jump there. None when all continue."""
-    from lrviz.engine import simulate
-    from lrviz.spec import ResumeSpec
-
-    said, first = [], trace.steps
-    for mode in ("scheduler", "optimizer", "rebuild"):
-        try:
-            other = simulate(dataclasses.replace(spec, resume=ResumeSpec(at, mode)))
-        except RunError as exc:
-            said.append(f"{mode} fails ({exc.message})")
-            first = min(first, at)
-            continue
-        assert other.lrs_resumed is not None
-        differs = (other.lrs_resumed != trace.lrs).any(axis=0)
-        if differs.any():
-            row = int(differs.argmax())
-            first = min(first, row)
-            said.append(f"{mode} from step {row} ({_num(float(trace.lrs[0, row]))} -> "
-                        f"{_num(float(other.lrs_resumed[0, row]))}, "
-                        f"{int(differs[row:].sum())} of {trace.steps - row} steps differ)")
-    if not said:
-        return None
-    return Finding(WARNING, "resume-breaks", f"resumed at step {at}, restore: "
-                   + "; ".join(said), first, "training.resume",
-                   "restore: full (load both the optimizer's and the scheduler's "
-                   "state_dict)")
+    return resume_findings(spec, trace)

@@ -305,6 +305,7 @@ def test_every_code_is_listed_and_tested() -> None:
     package = Path(__file__).resolve().parent.parent / "lrviz"
     source = "".join(p.read_text() for p in (package / "check.py", package / "spans.py",
                                              package / "loop_checks.py",
+                                             package / "resume_checks.py",
                                              *sorted((package / "schedulers").glob("*.py"))))
     used = set(re.findall(r'(?:ERROR|WARNING|INFO),\s+"([a-z0-9-]+)"', source))
     assert used == set(CODES)

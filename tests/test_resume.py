@@ -351,7 +351,7 @@ def _check(tmp_path: Path, *args: str, spec: dict[str, Any] | None = None) -> An
 
 
 def test_resume_points_avoid_row_0_and_the_runs_end() -> None:
-    from lrviz.check import resume_points
+    from lrviz.resume_checks import resume_points
 
     assert resume_points(100) == [25, 50, 75]
     assert resume_points(2) == [1]
