@@ -15,6 +15,8 @@ from lrviz.trace import Trace
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from lrviz.check import Report
+
 
 def load_spec(
     path: str | Path, overrides: dict[str, Any] | None = None, *, text: str | None = None,
@@ -30,6 +32,46 @@ def load_spec(
     raw, locations = readers.read(path, text, from_)
     kwargs["locations"] = {**locations, **kwargs.get("locations", {})}
     return build_file_spec(merge(raw, overrides) if overrides else raw, path, **kwargs)
+
+
+def check_files(
+    paths: list[str], overrides: dict[str, Any] | None = None, *, jobs: int | None = None,
+    resume_sample: bool = False, **kwargs: Any,
+) -> list[tuple[Spec | None, Report | SpecError]]:
+    """``lrviz check`` of every file: per file, in order, its Spec (None when refused)
+    and its report, or the SpecError that refused it; one bad file does not stop the
+    others. The valid specs are spread over ``jobs`` workers (:mod:`lrviz.workers`);
+    ``overrides`` and ``kwargs`` are :func:`load_spec`'s, for every file."""
+    from functools import partial
+
+    from lrviz import workers
+
+    loaded: list[Spec | SpecError] = []
+    for path in paths:
+        try:
+            loaded.append(load_spec(path, overrides, **kwargs))
+        except SpecError as exc:  # report it, and still check the others
+            loaded.append(exc)
+    valid = [s for s in loaded if isinstance(s, Spec)]
+    count = workers.jobs_for(jobs, len(valid))
+    if count == 1 and valid:
+        from lrviz.engine import skip_dynamo_import
+
+        skip_dynamo_import()
+    checked = iter(workers.run(partial(workers.check_one, resume_sample=resume_sample),
+                               valid, count))
+    results: list[tuple[Spec | None, Report | SpecError]] = []
+    for item in loaded:
+        if isinstance(item, SpecError):
+            results.append((None, item))
+            continue
+        report, error = next(checked)
+        if error is not None:
+            results.append((item, error))
+        else:
+            assert report is not None
+            results.append((item, report))
+    return results
 
 
 def as_spec(spec: Spec | dict[str, Any] | str | Path) -> Spec:

@@ -13,7 +13,6 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -21,7 +20,19 @@ import typer
 import typer.core
 
 from lrviz import __version__, catalog
-from lrviz import readers as _readers
+from lrviz.cli_options import (
+    FREE_ARGS,
+    HELP,
+    AllowImport,
+    AllowPath,
+    Command,
+    Debug,
+    FreeCommand,
+    FromFormat,
+    Jobs,
+    Outputs,
+    with_training_flags,
+)
 from lrviz.errors import LrvizError, SpecError
 from lrviz.render.files import Terminated, raise_on_sigterm
 
@@ -32,9 +43,6 @@ if TYPE_CHECKING:
     from lrviz.flags import Invocation, RunFlag
     from lrviz.trace import Trace
 
-HELP = {"help_option_names": ["-h", "--help"]}
-# Commands whose options depend on their first argument parse their own flags (lrviz.flags).
-FREE_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 # Runs at least this long show a progress bar (about a second of torch's step()).
 PROGRESS_STEPS = 300_000
 
@@ -47,45 +55,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-class _FreeCommand(typer.core.TyperCommand):
-    """A command that parses its own flags (lrviz.flags), completing them the same way."""
-
-    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
-        try:  # recent typer carries its own click
-            from typer.core import CompletionItem
-        except ImportError:
-            from click.shell_completion import CompletionItem  # type: ignore[assignment]
-
-        from lrviz.flags import TABLE_FLAGS, complete
-
-        extra = TABLE_FLAGS if self.name == "table" else ()
-        words = complete(list(ctx.args), incomplete, extra, self.name or "plot")
-        return [CompletionItem(word) for word in words]
-
-
-class _Command(typer.core.TyperCommand):
-    """A command whose help names each argument by its metavar (``SPEC.yaml...``), as
-    click does, rather than by its Python type (``<list[str]>``) as recent Typer does."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for param in self.params:
-            if isinstance(param, typer.core.TyperArgument) and param.metavar:
-                usage = param.metavar + ("..." if param.nargs != 1 else "")
-                usage = usage if param.required else f"[{usage}]"
-                # on the instance: Typer offers no hook for either (setattr keeps mypy calm)
-                setattr(param, "get_usage_pieces", _pieces(usage))  # noqa: B010
-                setattr(param, "display_type_rich", _no_type)  # noqa: B010
-
-
-def _pieces(usage: str) -> Any:
-    return lambda ctx: [usage]
-
-
-def _no_type(ctx: Any) -> None:
-    return None
 
 
 def _complete_scheduler(incomplete: str) -> list[str]:
@@ -211,7 +180,7 @@ def _parse(ctx: typer.Context, command: str, extra: tuple[RunFlag, ...] = (),
     return inv
 
 
-@app.command(cls=_FreeCommand, context_settings=FREE_ARGS, add_help_option=False)
+@app.command(cls=FreeCommand, context_settings=FREE_ARGS, add_help_option=False)
 def plot(ctx: typer.Context) -> None:
     """Simulate one schedule and write plots and data.
 
@@ -258,7 +227,7 @@ def _draw_in_terminal(trace: Trace) -> None:
     render(trace, Console(highlight=False), log=wants_log_y(trace))
 
 
-@app.command(cls=_FreeCommand, context_settings=FREE_ARGS, add_help_option=False)
+@app.command(cls=FreeCommand, context_settings=FREE_ARGS, add_help_option=False)
 def table(ctx: typer.Context) -> None:
     """The schedule as a table of its change points and their events.
 
@@ -303,38 +272,7 @@ def _every(value: str | bool | None) -> int | None:
     return every
 
 
-Outputs = Annotated[list[Path] | None, typer.Option(
-    "-o", "--output", metavar="FILE", help="File to write, by suffix: .png .svg .pdf "
-    "(figure), .csv .json (data), .md (summary); repeatable.", show_default=False)]
-Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error.")]
-AllowImport = Annotated[bool, typer.Option(
-    "--allow-import", help="Let a `package.module:ClassName` scheduler import and run that "
-    "module.")]
-FromFormat = Annotated[str | None, typer.Option(
-    "--from", metavar="NAME", show_default=False,
-    help="Read every spec file as this format: "
-    f"{', '.join(_readers.names())}; default: told by each file's content.")]
-AllowPath = Annotated[list[Path] | None, typer.Option(
-    "--allow-path", metavar="DIR", show_default=False,
-    help="A folder specs may name files in, besides their own and the current folder; "
-    "repeatable.")]
-Jobs = Annotated[int | None, typer.Option(
-    "-j", "--jobs", metavar="N", show_default=False,
-    help="Worker processes to spread the specs over (default: one per core, at most one "
-    "per spec; 1: run them all in this process). The outputs are the same.")]
-
-
-def _training_option(name: str) -> Any:
-    """An option setting ``training.NAME`` of every spec, its help from the key table."""
-    from lrviz import keys
-
-    key = keys.key("training", name)
-    return typer.Option("--" + name.replace("_", "-"), metavar="NAME" if name == "framework"
-                        else "N", show_default=False, rich_help_panel="Training loop",
-                        help=f"{key.help} (training.{name}, for every spec)")
-
-
-@app.command(cls=_Command, context_settings=HELP)
+@app.command(cls=Command, context_settings=HELP)
 def compare(
     specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False,
                                                 metavar="SPEC.yaml")],
@@ -401,7 +339,7 @@ def _print_summary(summaries: list[Summary]) -> None:
                left={"name", "scheduler"})
 
 
-@app.command(cls=_Command, context_settings=HELP)
+@app.command(cls=Command, context_settings=HELP)
 def verify(
     spec: Annotated[str, typer.Argument(help="The spec the run was meant to follow.",
                                         show_default=False, metavar="SPEC")],
@@ -457,7 +395,8 @@ def verify(
             raise typer.Exit(1)
 
 
-@app.command(cls=_Command, context_settings=HELP)
+@app.command(cls=Command, context_settings=HELP)
+@with_training_flags
 def check(
     specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False,
                                                 metavar="SPEC.yaml")],
@@ -467,14 +406,6 @@ def check(
     from_: FromFormat = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
-    framework: Annotated[str | None, _training_option("framework")] = None,
-    dataset_size: Annotated[str | None, _training_option("dataset_size")] = None,
-    batches_per_epoch: Annotated[str | None, _training_option("batches_per_epoch")] = None,
-    batch_size: Annotated[str | None, _training_option("batch_size")] = None,
-    world_size: Annotated[str | None, _training_option("world_size")] = None,
-    grad_accum: Annotated[str | None, _training_option("grad_accum")] = None,
-    epochs: Annotated[str | None, _training_option("epochs")] = None,
-    max_steps: Annotated[str | None, _training_option("max_steps")] = None,
     resume_at: Annotated[str | None, typer.Option(
         "--resume-at", metavar="K|auto", show_default=False,
         help="Resume each run at optimizer step K in a fresh process and report every "
@@ -482,6 +413,7 @@ def check(
              "and three quarters of the run.")] = None,
     jobs: Jobs = None,
     debug: Debug = False,
+    training: dict[str, Any] | None = None,
 ) -> None:
     """Lint specs for what would crash or misbehave in training.
 
@@ -490,8 +422,8 @@ def check(
     with _boundary(debug):
         from rich.console import Console
 
-        from lrviz import readers, workers
-        from lrviz.api import load_spec
+        from lrviz import readers
+        from lrviz.api import check_files
         from lrviz.check import exit_code
         from lrviz.render.report import render_reports
 
@@ -499,11 +431,7 @@ def check(
             raise SpecError(f"expected text or json, got {format!r}", "--format")
         if from_ is not None:
             readers.find(from_)  # refused once, not once per spec
-        given = {"framework": framework, "dataset_size": dataset_size,
-                 "batches_per_epoch": batches_per_epoch, "batch_size": batch_size,
-                 "world_size": world_size, "grad_accum": grad_accum, "epochs": epochs,
-                 "max_steps": max_steps}
-        training: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        training = dict(training or {})  # the training flags given (with_training_flags)
         flags = {f"training.{k}": "--" + k.replace("_", "-") for k in training}
         sample = resume_at is not None and resume_at.strip().lower() == "auto"
         if resume_at is not None and not sample:  # validated as training.resume.at is
@@ -513,41 +441,29 @@ def check(
             training["resume"] = {"at": resume_at}
             flags["training.resume.at"] = "--resume-at"
         overrides = {"training": training} if training else None
-        loaded: list[Any] = []  # per file: its Spec, or the SpecError that refused it
-        for path in specs:
-            try:
-                spec = load_spec(path, overrides, from_=from_, allow_import=allow_import,
-                                 allow_paths=tuple(allow_path or ()), locations=flags)
-                for note in spec.notes:  # what a config left out and lrviz assumed
-                    if note.startswith("assumed "):
-                        _say("note", f"{path}: {note}" if len(specs) > 1 else note)
-                loaded.append(spec)
-            except SpecError as exc:  # report it, and still check the others
-                loaded.append(exc)
-        valid = [s for s in loaded if not isinstance(s, SpecError)]
-        count = workers.jobs_for(jobs, len(valid))
-        if count == 1 and valid:
-            _lean_torch()
-        checked = iter(workers.run(partial(workers.check_one, resume_sample=sample),
-                                   valid, count))
+        checked = check_files(specs, overrides, jobs=jobs, resume_sample=sample, from_=from_,
+                              allow_import=allow_import, allow_paths=tuple(allow_path or ()),
+                              locations=flags)
         reports, invalid = [], False
-        for path, item in zip(specs, loaded, strict=True):  # in the order of the files
-            report, error = (None, item) if isinstance(item, SpecError) else next(checked)
-            if error is not None:
+        for path, (spec, result) in zip(specs, checked, strict=True):
+            for note in spec.notes if spec is not None else ():
+                if note.startswith("assumed "):  # what a config left out and lrviz assumed
+                    _say("note", f"{path}: {note}" if len(specs) > 1 else note)
+            if isinstance(result, SpecError):
                 # a flag that fits one spec and not another: say which
-                said = str(error)
+                said = str(result)
                 _say("error", f"{path}: {said}" if len(specs) > 1 and said.startswith("--")
                      else said)
                 invalid = True
-            elif report is not None:
-                reports.append(report)
+            else:
+                reports.append(result)
         render_reports(reports, format, Console(highlight=False, soft_wrap=True))
         code = 2 if invalid else exit_code(reports)
         if code:
             raise typer.Exit(code)
 
 
-@app.command(cls=_FreeCommand, context_settings=FREE_ARGS, add_help_option=False)
+@app.command(cls=FreeCommand, context_settings=FREE_ARGS, add_help_option=False)
 def code(ctx: typer.Context) -> None:
     """Print Python that builds the same optimizer and scheduler.
 
@@ -576,7 +492,7 @@ def code(ctx: typer.Context) -> None:
             typer.echo(str(path))
 
 
-@app.command("spec", cls=_Command, context_settings=HELP)
+@app.command("spec", cls=Command, context_settings=HELP)
 def spec_(
     path: Annotated[Path, typer.Argument(help="A config file (any format lrviz reads).")],
     from_: FromFormat = None,
@@ -598,7 +514,7 @@ def spec_(
         sys.stdout.write(to_yaml(raw, locations))
 
 
-@app.command(cls=_Command, context_settings=HELP)
+@app.command(cls=Command, context_settings=HELP)
 def schema() -> None:
     """Print the JSON Schema (draft 2020-12) of the spec format."""
     import json
@@ -608,7 +524,7 @@ def schema() -> None:
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
-@app.command(cls=_Command, context_settings=HELP)
+@app.command(cls=Command, context_settings=HELP)
 def gallery(
     folder: Annotated[Path, typer.Argument(help="Folder of YAML specs.",
                                            metavar="DIR")] = Path("configs"),
@@ -657,7 +573,7 @@ def gallery(
         typer.echo(f"{output}: {len(written)} files for {len(entries)} specs")
 
 
-@app.command("list", cls=_Command, context_settings=HELP)
+@app.command("list", cls=Command, context_settings=HELP)
 def list_(
     name: Annotated[str | None, typer.Argument(
         help="Show one scheduler's parameters in full.", show_default=False, metavar="NAME",

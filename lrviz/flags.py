@@ -29,12 +29,6 @@ def _training_help(key: keys.Key) -> str:
     return text[0].lower() + text[1:] + f" (training.{key.name})"
 
 
-def _metavar(key: keys.Key) -> str:
-    if key.kind == keys.CHOICE:
-        return "NAME"
-    return "true|false" if key.kind == keys.BOOLEAN else "N"
-
-
 @dataclass(frozen=True)
 class RunFlag:
     """A flag every scheduler shares."""
@@ -89,8 +83,8 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("--allow-path", "allow_path", "a folder the spec may name files in, besides its "
             "own and the current folder; repeatable", "DIR"),
     *(RunFlag(f"--{k.name.replace('_', '-')}", f"training.{k.name}", _training_help(k),
-              "" if k.kind == keys.BOOLEAN and k.name == "drop_last" else _metavar(k))
-      for k in keys.TRAINING if k.name not in ("epochs", "max_steps", "resume")),
+              keys.flag_metavar(k))
+      for k in keys.training_flags() if k.name not in ("epochs", "max_steps")),
     RunFlag("--resume-at", "training.resume.at", "simulate saving at optimizer step K and "
             "going on in a fresh process (training.resume.at)", "K"),
     RunFlag("--restore", "training.resume.restore", "what the resumed process loads: "

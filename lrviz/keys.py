@@ -155,6 +155,25 @@ SECTIONS: dict[str, tuple[Key, ...]] = {"": TOP, "warmup": WARMUP, "plot": PLOT,
                                          "training": TRAINING, "training.resume": RESUME}
 
 
+# The training keys every command's flags can set (``--dataset-size N``); ``resume`` has
+# flags of its own (--resume-at, --restore). A switch is a flag without a value.
+TRAINING_SWITCHES = ("drop_last",)
+
+
+def training_flags() -> tuple[Key, ...]:
+    """The keys of :data:`TRAINING` given as ``--name-with-dashes`` flags."""
+    return tuple(k for k in TRAINING if k.name != "resume")
+
+
+def flag_metavar(key: Key) -> str:
+    """What a key's flag takes, for help: ``N``, ``NAME``, ``true|false``; "" for a switch."""
+    if key.name in TRAINING_SWITCHES:
+        return ""
+    if key.kind == CHOICE:
+        return "NAME"
+    return "true|false" if key.kind == BOOLEAN else "N"
+
+
 def names(keys: tuple[Key, ...]) -> tuple[str, ...]:
     return tuple(k.name for k in keys)
 

@@ -312,3 +312,12 @@ def test_check_takes_the_training_flags_for_every_spec(tmp_path: Path) -> None:
     bad = _lrviz("check", "cosine.yaml", *loop, "--world-size", "0", cwd=tmp_path)
     assert bad.returncode == 2
     assert "--world-size: expected an integer >= 1, got 0" in bad.stderr
+    # every training key is a flag of check too, as of plot: split_batches steps once
+    split = _lrviz("check", "cosine.yaml", *loop, "--world-size", "4", "--split-batches",
+                   "true", "--drop-last", cwd=tmp_path)
+    assert split.returncode == 0, split.stderr
+    assert "once per process" not in split.stdout  # the batch of 4 is split over 4
+    assert "the schedule ends at optimizer step 300 of 1200" in split.stdout
+    wrong = _lrviz("check", "cosine.yaml", *loop, "--split-batches", "maybe", cwd=tmp_path)
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith("error: --split-batches: ")
