@@ -212,6 +212,31 @@ def test_mlflow_database_refusals(tmp_path: Path) -> None:
     assert "expected an MLflow store" in _refused(not_db)
 
 
+def test_damaged_mlflow_text_is_refused_or_shown_never_raised(tmp_path: Path) -> None:
+    # a key that is not UTF-8 is shown, replaced; a schema byte damaged (found by mutating
+    # the framework's own store) makes sqlite quote it in its error: one line, no traceback
+    db = tmp_path / "keys" / "mlflow.db"
+    db.parent.mkdir()
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE metrics (key TEXT, value REAL, step INT, "
+                           "run_uuid TEXT)")
+        connection.execute("INSERT INTO metrics VALUES (CAST(x'6c72ff' AS TEXT), 0.1, 0, 'r')")
+    connection.close()
+    assert "it has 'lr\ufffd'" in _refused(db)
+    data = bytearray((DATA / "mlflow_db" / "mlflow.db").read_bytes())
+    data[data.index(b"VARCHAR(250) NOT NULL, \n\tvalue FLOAT NOT") + 20] = 0x84
+    (tmp_path / "damaged").mkdir()
+    damaged = _write(tmp_path / "damaged" / "mlflow.db", bytes(data))
+    assert "damaged: text that is not UTF-8" in _refused(damaged)
+
+
+def test_a_step_too_large_for_any_counter_is_refused(tmp_path: Path) -> None:
+    state = {"log_history": [{"step": 10**30, "learning_rate": 0.1, "loss": 1.0}]}
+    path = _write(tmp_path / "trainer_state.json", json.dumps(state).encode())
+    assert "expected a whole step number, got '1000000000000000000000000000000'" in \
+        _refused(path)
+
+
 def _long_scalar(tag: str, step: int, value: float, wall_time: bool = True) -> bytes:
     """add_scalar's layout with any step (a varint); without wall_time it takes the
     field-by-field path."""

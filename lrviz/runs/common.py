@@ -152,7 +152,7 @@ def integer(value: object, source: str, what: str) -> int:
     """A step: an int, or a float or text holding a whole number (``3``, ``3.0``)."""
     step: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
-        step = value
+        step = value if abs(value) < 2**62 else None  # a step numpy holds
     elif isinstance(value, (float, str)):
         try:
             as_float = float(value)

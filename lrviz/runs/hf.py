@@ -71,7 +71,7 @@ def _series(entries: list[dict[str, Any]], names: list[str], tag: str, source: s
         if name == tag or len(out) >= 100:
             continue
         pairs = [(e.get("step"), e[name]) for e in entries if _is_number(e.get(name))]
-        pairs = [(s, v) for s, v in pairs if isinstance(s, int)]
+        pairs = [(s, v) for s, v in pairs if isinstance(s, int) and abs(s) < 2**62]
         if pairs:
             out[name] = (np.array([s for s, _ in pairs], dtype=np.int64),
                          np.array([v for _, v in pairs], dtype=np.float64))

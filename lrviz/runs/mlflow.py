@@ -90,6 +90,8 @@ def _read_database(database: str, source: str, options: Options) -> LoggedRun:
     except sqlite3.Error as exc:
         raise SpecError(f"cannot open the database ({exc}); expected {DESCRIPTION}",
                         source) from None
+    # text that is not UTF-8 (a damaged store) is shown, not raised
+    connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
     try:
         columns = {row[1] for row in connection.execute("PRAGMA table_info(metrics)")}
         if not {"key", "value", "step", "run_uuid"} <= columns:
@@ -113,6 +115,9 @@ def _read_database(database: str, source: str, options: Options) -> LoggedRun:
     except sqlite3.Error as exc:
         raise SpecError(f"cannot read the database ({exc}); expected {DESCRIPTION}",
                         source) from None
+    except UnicodeDecodeError:  # sqlite's own message quoting a damaged schema
+        raise SpecError(f"cannot read the database (damaged: text that is not UTF-8); "
+                        f"expected {DESCRIPTION}", source) from None
     finally:
         connection.close()
     steps = [integer(s, source, f"metrics step of {key}") for s, _, _ in rows]
