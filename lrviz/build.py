@@ -10,6 +10,7 @@ which has torch at hand.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +123,12 @@ def build_spec(
                     "(torch steps it without a metric)",
                 )
 
+    limit = max_steps * 3 // (groups + 2)  # rows: see _too_long
     if training is not None:
-        plan = _plan(check, training, interval, steps_per_epoch)
+        try:
+            plan = _plan(check, training, interval, steps_per_epoch, limit)
+        except loop.TooLong as exc:
+            raise _too_long(check, exc.rows, groups, max_steps, "training") from None
         interval = plan.interval
         notes.extend(plan.notes)
     else:
@@ -142,17 +147,8 @@ def build_spec(
     if resume is not None and resume.at >= steps:
         raise check.fail("training.resume.at", f"expected a row of the run, from 1 to "
                          f"{steps - 1}, got {resume.at}")
-    # The cap counts one param group's lr, momentum and metric per step; more groups
-    # use it up sooner.
-    if steps * (groups + 2) > max_steps * 3:
-        several = f" of {groups} param groups" if groups > 1 else ""
-        raise check.fail(
-            "training" if training is not None else "steps",
-            f"{steps} steps{several} would need about "
-            f"{inputs.size_text(steps * 8 * (2 * groups + 1))} "
-            f"of memory; the cap is {max_steps} steps of one group (raise it with "
-            "--limit-steps)",
-        )
+    if steps > limit:
+        raise _too_long(check, steps, groups, max_steps, "steps")
 
     sched_steps = plan.scheduler_steps
     if plan.stops_at_total_steps and "total_steps" in scheduler.info.param_names \
@@ -281,15 +277,31 @@ def _resume(check: Checker, value: Any) -> ResumeSpec | None:
                  else str(keys.key("training.resume", "restore").default)))
 
 
+def _too_long(check: Checker, rows: float, groups: int, max_steps: int,
+              where: str) -> SpecError:
+    """The refusal of a run over the cap. The cap counts one param group's lr, momentum
+    and metric per step; more groups use it up sooner."""
+    several = f" of {groups} param groups" if groups > 1 else ""
+    if rows >= 1e15:  # epochs: 1e308 is a number, and its rows may be inf
+        need = f"over 10^15 steps{several} would need over 1000 TB"
+    else:
+        need = (f"{math.ceil(rows)} steps{several} would need about "
+                f"{inputs.size_text(math.ceil(rows) * 8 * (2 * groups + 1))}")
+    return check.fail(where, f"{need} of memory; the cap is {max_steps} steps of one group "
+                      "(raise it with --limit-steps)")
+
+
 def _plan(check: Checker, training: dict[str, Any], interval: str | None,
-          steps_per_epoch: int) -> loop.Plan:
+          steps_per_epoch: int, limit: int) -> loop.Plan:
     """The loop of a ``training:`` section; its errors name the user's keys."""
     given = {k: v for k, v in training.items() if k != "framework"}
     if training["framework"] == "plain":
         given["steps_per_epoch"] = steps_per_epoch
     try:
         return loop.plan(loop.Loop(framework=training["framework"], interval=interval,
-                                   **given))
+                                   limit=limit, **given))
+    except loop.TooLong:
+        raise
     except SpecError as exc:
         path = exc.where or "training"
         if path == "training.interval":

@@ -90,6 +90,9 @@ class Checker:
         number = self.number(value, path) if not isinstance(value, bool) else None
         if number is None or not number.is_integer():
             raise self.fail(path, f"expected an integer, got {show_value(value)}")
+        if abs(number) > MAX_INT:  # 1e308 is whole, and as large as an int given so
+            raise self.fail(path, f"expected an integer of at most {MAX_INT}, "
+                            f"got {show_value(value)}")
         return int(number)
 
     def keyed(self, section: str, name: str, value: Any) -> Any:

@@ -116,6 +116,15 @@ Loader = Literal["shard", "sampler"]
 StepsOn = Literal["optimizer", "batch"]
 
 
+class TooLong(SpecError):
+    """A plan of more rows than ``Loop.limit``; ``rows`` may be a float (epochs: 1e308)."""
+
+    def __init__(self, rows: float, where: str) -> None:
+        super().__init__(f"the run would have {rows:.6g} optimizer steps, over the cap of rows",
+                         where)
+        self.rows = rows
+
+
 @dataclass(frozen=True)
 class Loop:
     """A training loop, as the spec's coming ``training:`` section describes it.
@@ -140,6 +149,7 @@ class Loop:
     steps_per_epoch: int | None = None
     max_steps_per_epoch: int | None = None
     tokens_per_sample: int | None = None
+    limit: int | None = None  # the most rows a plan may have (refused before allocating)
 
 
 @dataclass(frozen=True)
@@ -336,6 +346,14 @@ def plan(loop: Loop, where: str = "training") -> Plan:
                 interval=interval)
 
 
+def _within_limit(rows: float, loop: Loop, where: str) -> int:
+    """``rows`` rounded up, or an error when a plan that long is over ``loop.limit``
+    (said before any array of that length is made: epochs: 1e308 is a number)."""
+    if loop.limit is not None and not rows <= loop.limit:
+        raise TooLong(rows, where)
+    return math.ceil(rows)
+
+
 def _plain(loop: Loop) -> Plan:
     """README "What a row means": a row is a step; one call per row, or per epoch."""
     spe = loop.steps_per_epoch or 1
@@ -418,9 +436,10 @@ def _positions(loop: Loop, rule: Rule, batches: int,
                                 f"grad_accum <= {batches}", f"{where}.grad_accum")
             pattern = np.arange(1, per_epoch + 1, dtype=np.int64) * ga - 1
         if loop.epochs is not None:
-            total = math.ceil(loop.epochs * per_epoch)
+            total = _within_limit(loop.epochs * per_epoch, loop, where)
             cap = total if cap is None else cap if rule.fractional_epochs else min(cap, total)
         assert cap is not None  # _validate: epochs or max_steps
+        cap = _within_limit(cap, loop, where)
         # whole epochs of one pattern, cut at the cap: cheap for millions of rows
         epochs = _ceildiv(cap, per_epoch)
         starts = np.arange(epochs, dtype=np.int64) * batches
@@ -433,6 +452,7 @@ def _positions(loop: Loop, rule: Rule, batches: int,
         rows = run // ga if rule.windows == "run" else _ceildiv(run, ga)
         cap = rows if cap is None else min(cap, rows)
     assert cap is not None
+    cap = _within_limit(cap, loop, where)
     if cap < 1:
         raise SpecError(f"{rule.title} makes no optimizer step: {run} micro-batches in the "
                         f"run, grad_accum {ga}; expected grad_accum <= {run}",

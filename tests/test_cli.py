@@ -134,6 +134,17 @@ BAD = [
     # absurd sizes: the memory cap counts param groups, and groups have a cap of their own
     (["plot", "step", "--step-size", "3", "--steps", "40000000", "--lr", "0.1,0.01,0.001"],
      "error: --steps: 40000000 steps of 3 param groups would need about", 2),
+    # a training loop is held to the cap before any array of its rows is made (found by
+    # mutating the example specs: epochs 1e308 raised OverflowError, 10^11 MemoryError)
+    (["plot", "cosine", "--framework", "lightning", "--dataset-size", "800",
+      "--epochs", "1e308"],
+     "error: training: over 10^15 steps would need over 1000 TB of memory; the cap is "
+     "50000000 steps of one group (raise it with --limit-steps)", 2),
+    (["plot", "cosine", "--framework", "hf-trainer", "--dataset-size", "10000",
+      "--batch-size", "8", "--grad-accum", "4", "--epochs", "99999999999"],
+     "error: training: 31299999999687 steps would need about 683 TB of memory", 2),
+    (["plot", "cosine", "--steps", "1e308"],
+     "error: --steps: expected an integer of at most 9007199254740992, got '1e308'", 2),
     (["plot", "step", "--step-size", "3", "--lr", ",".join(["0.1"] * 1001)],
      "error: --lr: 1001 param groups; expected at most 1000", 2),
     # a flag without its value, and list items named by their flag
