@@ -425,7 +425,6 @@ def _positions(loop: Loop, rule: Rule, batches: int,
     if rule.windows.startswith("epoch"):
         if rule.windows == "epoch-ceil":
             per_epoch = max(1, _ceildiv(batches, ga))
-            pattern = np.minimum(np.arange(1, per_epoch + 1, dtype=np.int64) * ga, batches) - 1
         else:
             per_epoch = batches // ga
             if loop.max_steps_per_epoch is not None:
@@ -434,17 +433,20 @@ def _positions(loop: Loop, rule: Rule, batches: int,
                 raise SpecError(f"{rule.title} makes no optimizer step in an epoch: "
                                 f"{batches} batches // grad_accum {ga} = 0; expected "
                                 f"grad_accum <= {batches}", f"{where}.grad_accum")
-            pattern = np.arange(1, per_epoch + 1, dtype=np.int64) * ga - 1
         if loop.epochs is not None:
             total = _within_limit(loop.epochs * per_epoch, loop, where)
             cap = total if cap is None else cap if rule.fractional_epochs else min(cap, total)
         assert cap is not None  # _validate: epochs or max_steps
         cap = _within_limit(cap, loop, where)
+        # an epoch's steps, no more than the run has (an epoch may be 10^10 batches)
+        pattern = np.arange(1, min(per_epoch, cap) + 1, dtype=np.int64) * ga - 1
+        if rule.windows == "epoch-ceil":
+            pattern = np.minimum(pattern, batches - 1)
         # whole epochs of one pattern, cut at the cap: cheap for millions of rows
         epochs = _ceildiv(cap, per_epoch)
         starts = np.arange(epochs, dtype=np.int64) * batches
         positions = (starts[:, None] + pattern[None, :]).reshape(-1)[:cap]
-        epoch = np.repeat(np.arange(epochs, dtype=np.int64), per_epoch)[:cap]
+        epoch = np.repeat(np.arange(epochs, dtype=np.int64), len(pattern))[:cap]
         return positions, epoch, per_epoch
     # accumulation windows counted over the whole run
     run = None if loop.epochs is None else int(loop.epochs) * batches

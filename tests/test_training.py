@@ -321,3 +321,14 @@ def test_check_takes_the_training_flags_for_every_spec(tmp_path: Path) -> None:
     wrong = _lrviz("check", "cosine.yaml", *loop, "--split-batches", "maybe", cwd=tmp_path)
     assert wrong.returncode == 2
     assert wrong.stderr.startswith("error: --split-batches: ")
+
+
+def test_an_epoch_of_billions_of_batches_makes_only_the_rows_run() -> None:
+    # the per-epoch pattern is cut at the run's length: 5 rows of a 10^11-sample epoch
+    # (an array per batch of the epoch would be 93 GiB)
+    spec = as_spec({"scheduler": {"type": "StepLR", "step_size": 1, "interval": "step"},
+                    "training": {"framework": "lightning", "dataset_size": 10**11,
+                                 "batch_size": 8, "max_steps": 5}})
+    assert spec.steps == 5
+    assert np.array_equal(spec.plan.epoch, [0] * 5)
+    assert spec.plan.samples().tolist() == [0, 8, 16, 24, 32]
