@@ -287,3 +287,16 @@ def test_first_differences_at_one_step_share_a_label_and_labels_do_not_overlap()
                                                     "first difference: plan step 20"]
     assert {t.xy[1] for t in labels} == {1.0}  # both anchored at the top of the axes
     assert len({t.xyann[1] for t in labels}) == 2  # one below the other
+
+
+def test_a_trainer_state_is_no_deepspeed_config() -> None:
+    """trainer_state.json has a train_batch_size, one of DeepSpeed's own keys: it was read
+    as a DeepSpeed config ("neither scheduler: nor optimizer:"), and compare would have
+    called every trainer_state.json both a spec and a run."""
+    from lrviz import readers
+
+    state = json.loads((DATA / "hf_follows" / "trainer_state.json").read_text())
+    assert "train_batch_size" in state
+    assert readers.claims(state) == []
+    result = CliRunner().invoke(app, ["plot", str(DATA / "hf_follows" / "trainer_state.json")])
+    assert result.exit_code == 2 and "not a spec lrviz reads" in result.stderr
