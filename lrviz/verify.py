@@ -13,7 +13,9 @@ following the schedule?") that explains every logged value: shifted by one step 
 after ``scheduler.step()``), runs N times fast (``log[k] == plan[N*k + j]``: the scheduler
 steps N times per optimizer step), restarts at step K (from K on the log repeats the plan
 from row 0, or the plan's first lr comes back: a resume rebuilt the scheduler or restored it
-alone), scaled by a constant (a different base lr); else "differs from step K".
+alone), lags (from step K on the log is the plan a few steps earlier, falling behind: the
+scheduler missed optimizer steps, as fp16 loss scaling makes it), scaled by a constant (a
+different base lr); else "differs from step K".
 """
 
 from __future__ import annotations
@@ -32,17 +34,19 @@ if TYPE_CHECKING:
 TEXT_TOLERANCE = 1e-12  # relative, for decimal text only
 SCALE_TOLERANCE = 1e-6  # relative spread of log/plan that still counts as one constant
 MAX_SPEED = 64  # the fastest "runs N times fast" looked for
+MAX_LAG = 64  # the most steps a log may fall behind the plan and still read as "lags"
 
 
 @dataclass(frozen=True)
 class Verdict:
     """The diagnosis of one run, in words and in numbers."""
 
-    kind: str  # follows | longer | shifted | fast | slow | restarts | scaled | differs
+    kind: str  # follows | longer | shifted | fast | slow | restarts | lags | scaled | differs
     message: str  # the plain-language diagnosis
     first: int | None = None  # index into the aligned points of the first difference
-    factor: float | None = None  # fast: N; scaled: the constant
-    at: int | None = None  # restarts: the plan row K where the restart happened
+    factor: float | None = None  # fast: N; scaled: the constant; lags: the last lag
+    at: int | None = None  # restarts: the plan row K where the restart happened; lags:
+    # the plan row of the first point that lags
 
     @property
     def follows(self) -> bool:
@@ -228,6 +232,9 @@ def _diagnose(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.nda
     restart = _restart(plan, run, rows, first)
     if restart is not None:
         return restart
+    lag = _lag(plan, run, rows, first)
+    if lag is not None:
+        return lag
     scale = _scale(plan, run, rows, inside)
     if scale is not None:
         return Verdict("scaled", f"scaled by a constant: the log is {scale:.6g} times the plan "
@@ -269,6 +276,50 @@ def _restart(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, first: int) -> 
                        "the plan's initial lr there (a resume restored the scheduler without "
                        "the optimizer, or rebuilt it)", first, at=int(rows[first]))
     return None
+
+
+def _lag(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, first: int) -> Verdict | None:
+    """Lags: from the first difference on, each logged lr is the plan's a few steps earlier,
+    and the log falls further behind, never catches up (``log[i] == plan[row_i - d_i]``, d
+    non-decreasing, 1 to :data:`MAX_LAG`; -1 is allowed before the first lag, for a log read
+    after ``scheduler.step()``). The scheduler missed optimizer steps: under fp16 the HF
+    Trainer and accelerate do not step it when the loss scaler skips an optimizer step.
+
+    The lag of each point is the smallest one that keeps the sequence non-decreasing, so a
+    stretch where the plan is flat (any lag fits) never forces a larger one.
+    """
+    later = np.arange(first, len(run))
+    if later.size < 2:
+        return None
+    lags = np.arange(-1, MAX_LAG + 1)
+    match = np.zeros((lags.size, later.size), dtype=bool)
+    for k, lag in enumerate(lags):
+        at = rows[later] - lag
+        usable = (at >= 0) & (at < plan.size)
+        match[k, usable] = _same(run, run.lr[later[usable]], plan[at[usable]])
+    k = 0 if first == 0 else 1  # before the first difference the log is the plan: lag 0
+    i = 0
+    chosen = np.empty(later.size, dtype=np.int64)
+    while i < later.size:
+        candidates = np.flatnonzero(match[k:, i])
+        if candidates.size == 0:
+            return None
+        k += int(candidates[0])
+        stop = np.flatnonzero(~match[k, i:])  # keep this lag as long as it fits
+        end = i + int(stop[0]) if stop.size else later.size
+        chosen[i:end] = lags[k]
+        i = end
+    high = int(chosen[-1])
+    if high <= 0:
+        return None
+    low = int(chosen[chosen > 0].min())
+    behind = f"{high} step{'s' if high > 1 else ''}" if low == high else f"{low} to {high} steps"
+    start = int(rows[later[int(np.flatnonzero(chosen > 0)[0])]])
+    return Verdict("lags", f"lags behind the plan from plan step {start}: each logged lr is "
+                   f"the plan's {behind} earlier, never catching up (the scheduler missed "
+                   "optimizer steps: under fp16 the HF Trainer and accelerate skip "
+                   "scheduler.step() when the loss scaler skips an optimizer step)", first,
+                   float(high), at=start)
 
 
 def _scale(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.ndarray

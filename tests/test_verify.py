@@ -79,6 +79,20 @@ def test_restarts_to_the_initial_lr(plan: np.ndarray) -> None:
     assert (result.verdict.kind, result.verdict.at) == ("restarts", 120)
 
 
+def test_lags_when_the_scheduler_misses_steps(plan: np.ndarray) -> None:
+    """fp16 loss scaling skips optimizer steps, and the HF Trainer then skips
+    scheduler.step(): the log falls behind the plan (seen on real whisper fine-tunes)."""
+    skipped = np.searchsorted([13, 40, 41], np.arange(200), side="right")  # 0, 1, 2, 3
+    rows = np.arange(4, 200, 5)
+    result = compare(plan, _run(rows + 1, plan[rows - skipped[rows]], first_step=1))
+    assert (result.verdict.kind, result.verdict.factor, result.verdict.at) == ("lags", 3, 14)
+    assert "the plan's 1 to 3 steps earlier" in result.verdict.message
+    assert result.rows[result.verdict.first] == 14
+    catching_up = plan[rows - skipped[rows]]
+    catching_up[-5:] = plan[rows[-5:]]  # back on the plan: no lag explains that
+    assert compare(plan, _run(rows + 1, catching_up, first_step=1)).verdict.kind == "differs"
+
+
 def test_scaled_by_a_constant(plan: np.ndarray) -> None:
     scaled = np.asarray(simulate({**SPEC, "scheduler": {**SPEC["scheduler"],
                                                         "max_lr": 6e-3}}).lrs[0])
