@@ -232,9 +232,9 @@ def _diagnose(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.nda
     restart = _restart(plan, run, rows, first)
     if restart is not None:
         return restart
-    lag = _lag(plan, run, rows, first)
-    if lag is not None:
-        return lag
+    lagging = _lag(plan, run, rows, first)
+    if lagging is not None:
+        return lagging
     scale = _scale(plan, run, rows, inside)
     if scale is not None:
         return Verdict("scaled", f"scaled by a constant: the log is {scale:.6g} times the plan "
