@@ -138,7 +138,10 @@ def compare(plan: np.ndarray, run: LoggedRun, name: str = "plan", loop: Loop | N
     plan = np.asarray(plan, dtype=np.float64)
     loop = loop or Loop()
     first_step = run.first_step if run.first_step is not None else loop.first_step
-    if loop.positions is not None and run.first_step is None:
+    # a log of iterations (micro-batches): mmengine's own scalars.json, or a log that does
+    # not say how it counts under a spec whose framework logs so
+    iterations = run.first_step is None or run.format == "mmengine"
+    if loop.positions is not None and iterations:
         run = _per_row(run, loop.positions, first_step or 0)
         first_step = 0
     choices = [first_step] if first_step is not None else [0, 1]

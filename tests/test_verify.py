@@ -280,6 +280,24 @@ def test_mmengine_logs_iterations_and_verify_reads_the_optimizer_steps(tmp_path:
     assert len(result.run) == plan.size
 
 
+def test_mmengine_scalars_json_is_read_by_its_optimizer_steps(tmp_path: Path) -> None:
+    """mmengine's own scalars.json says it counts from 1, and it counts iterations: under
+    accumulative_counts 2 its iteration 2 is the plan's row 0. A real Runner's log (warmup by
+    iteration beside a MultiStepLR) said "differs from plan step 0" before."""
+    spec = _training_spec(tmp_path, framework="mmengine", interval="step", grad_accum=2)
+    plan = np.asarray(simulate(str(spec)).lrs[0])
+    iterations = np.arange(2 * plan.size)
+    lr = np.where(iterations % 2 == 1, np.repeat(plan, 2), 0.5)  # the lr moves in between
+    work = tmp_path / "work" / "20261202_000000" / "vis_data"
+    work.mkdir(parents=True)
+    (work / "scalars.json").write_text("".join(
+        json.dumps({"lr": float(v), "loss": 1.0, "step": int(i) + 1}) + "\n"
+        for i, v in zip(iterations, lr, strict=True)))
+    code, output = _verify(spec, tmp_path / "work")
+    assert code == 0, output
+    assert f"follows the plan: {plan.size} logged lr values" in output
+
+
 def _loop_of(spec: Path) -> object:
     from lrviz.api import load_spec
     from lrviz.verify import Loop
