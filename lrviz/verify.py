@@ -294,23 +294,30 @@ def _lag(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, first: int) -> Verd
     later = np.arange(first, len(run))
     if later.size < 2:
         return None
-    lags = np.arange(-1, MAX_LAG + 1)
-    match = np.zeros((lags.size, later.size), dtype=bool)
-    for k, lag in enumerate(lags):
-        at = rows[later] - lag
+    at_rows, logged = rows[later], run.lr[later]
+
+    def fits(lag: int, start: int, stop: int | None = None) -> np.ndarray:
+        """Whether each point from ``start`` (to ``stop``) is the plan's lr ``lag`` steps
+        earlier."""
+        at = at_rows[start:stop] - lag
         usable = (at >= 0) & (at < plan.size)
-        match[k, usable] = _same(run, run.lr[later[usable]], plan[at[usable]])
-    k = 0 if first == 0 else 1  # before the first difference the log is the plan: lag 0
+        out = np.zeros(at.size, dtype=bool)
+        out[usable] = _same(run, logged[start:stop][usable], plan[at[usable]])
+        return out
+
+    # one pass over the points per lag taken (at most MAX_LAG + 2 of them), so a long log
+    # that no lag explains costs about two passes
+    lag = -1 if first == 0 else 0  # before the first difference the log is the plan: lag 0
     i = 0
     chosen = np.empty(later.size, dtype=np.int64)
     while i < later.size:
-        candidates = np.flatnonzero(match[k:, i])
-        if candidates.size == 0:
+        while lag <= MAX_LAG and not fits(lag, i, i + 1).all():
+            lag += 1
+        if lag > MAX_LAG:
             return None
-        k += int(candidates[0])
-        stop = np.flatnonzero(~match[k, i:])  # keep this lag as long as it fits
+        stop = np.flatnonzero(~fits(lag, i))  # keep this lag as long as it fits
         end = i + int(stop[0]) if stop.size else later.size
-        chosen[i:end] = lags[k]
+        chosen[i:end] = lag
         i = end
     high = int(chosen[-1])
     if high <= 0:
