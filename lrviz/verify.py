@@ -35,6 +35,7 @@ TEXT_TOLERANCE = 1e-12  # relative, for decimal text only
 SCALE_TOLERANCE = 1e-6  # relative spread of log/plan that still counts as one constant
 MAX_SPEED = 64  # the fastest "runs N times fast" looked for
 MAX_LAG = 64  # the most steps a log may fall behind the plan and still read as "lags"
+HEAD = 16  # points a candidate diagnosis must explain before the whole log is checked
 
 
 @dataclass(frozen=True)
@@ -220,10 +221,13 @@ def _diagnose(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.nda
         return Verdict("shifted", "shifted by one step: each logged lr is the next step's "
                        "(read after scheduler.step(), as transformers < 4.51 and torchtune "
                        "log it)", first)
-    ahead = rows >= 1
+    base, points = rows[rows >= 1], every[rows >= 1]
     for speed in range(2, MAX_SPEED + 1):
         for lag in range(speed):
-            ok, checked = _matches(plan, run, rows[ahead] * speed + lag, every[ahead])
+            # the first few points rule out nearly every (speed, lag) before a full pass
+            if not _matches(plan, run, base[:HEAD] * speed + lag, points[:HEAD])[0]:
+                continue
+            ok, checked = _matches(plan, run, base * speed + lag, points)
             if ok and checked >= 2:
                 at = f"{speed}k" + (f"+{lag}" if lag else "")
                 return Verdict("fast", f"runs {speed} times fast: step k uses the plan's step "
@@ -269,6 +273,8 @@ def _restart(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, first: int) -> 
     later = np.arange(first, len(run))
     low = max(int(rows[first - 1]) + 1, 1)
     for at in range(low, int(rows[first]) + 1):
+        if not _matches(plan, run, rows[later[:HEAD]] - at, later[:HEAD])[0]:
+            continue
         ok, checked = _matches(plan, run, rows[later] - at, later)
         if ok and checked == later.size:
             return Verdict("restarts", f"restarts at plan step {at}: from there it repeats "

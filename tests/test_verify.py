@@ -332,3 +332,31 @@ def test_a_trainer_state_is_no_deepspeed_config() -> None:
     assert readers.claims(state) == []
     result = CliRunner().invoke(app, ["plot", str(DATA / "hf_follows" / "trainer_state.json")])
     assert result.exit_code == 2 and "not a spec lrviz reads" in result.stderr
+
+
+def test_a_long_log_that_differs_is_checked_in_few_full_passes(
+    plan: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every (speed, lag) of "runs N times fast" and every restart point was a full pass
+    over the log: a million logged steps that differ took 40 s or more. Now the first
+    HEAD points rule a candidate out first."""
+    import lrviz.verify as verify
+
+    full: list[int] = []
+    matches = verify._matches
+
+    def counted(*args: object) -> tuple[bool, int]:
+        points = args[3]
+        if len(points) > verify.HEAD:  # type: ignore[arg-type]
+            full.append(len(points))  # type: ignore[arg-type]
+        return matches(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(verify, "_matches", counted)
+    rows = np.arange(200_000)
+    long_plan = np.cos(np.linspace(0, 3, rows.size)) * 0.1 + 0.1
+    logged = long_plan.copy()
+    logged[rows.size // 2:] *= 1.0001
+    logged[rows.size * 3 // 4:] += 1e-4
+    result = compare(long_plan, _run(rows, logged))
+    assert result.verdict.kind == "differs"
+    assert len(full) <= 4, full
