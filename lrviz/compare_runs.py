@@ -8,7 +8,8 @@ in one line rather than read as either; ``--run FILE`` or ``--from NAME`` says w
 
 A run is drawn on the comparison's x axis, the optimizer step counted from 0 (row k of a
 spec is the lr optimizer step k used): a log that counts from 1 (the HF Trainer's
-``trainer_state.json``, mmengine's ``scalars.json``) is moved back one step; a log that
+``trainer_state.json``, mmengine's ``scalars.json``, whose steps are iterations: under
+accumulation they are drawn as they are, compare knowing no loop) is moved back one step; a log that
 does not say how it counts (event files, MLflow, plain tables) is drawn at its logged steps.
 """
 
