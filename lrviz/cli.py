@@ -396,6 +396,12 @@ def compare(
         loaded = load_inputs(list(specs or []), list(run or []), steps, sweep, allow_import,
                              allowed, from_, Options(tag, step_column, lr_column, allowed))
         chosen = True if log_y else False if linear_y else None
+        if chosen is not None:  # the command line decides over every spec's plot.log_y
+            from dataclasses import replace
+
+            loaded = [item if isinstance(item, LoggedCurve)
+                      else replace(item, plot=replace(item.plot, log_y=chosen))
+                      for item in loaded]
         plans = [s for s in loaded if not isinstance(s, LoggedCurve)]
         for spec in plans:
             for note in spec.notes:
