@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from lrviz.compare import Summary
+    from lrviz.compare_runs import RunSummary
     from lrviz.flags import Invocation, RunFlag
     from lrviz.trace import Trace
 
@@ -274,8 +275,10 @@ def _every(value: str | bool | None) -> int | None:
 
 @app.command(cls=Command, context_settings=HELP)
 def compare(
-    specs: Annotated[list[str], typer.Argument(help="YAML spec files.", show_default=False,
-                                                metavar="SPEC.yaml")],
+    specs: Annotated[list[str] | None, typer.Argument(
+        help="Spec files, and logs of runs (trainer_state.json, metrics.csv, event files, "
+        "mlflow.db, scalars.json, a CSV/JSONL table, or the folder holding one), told apart "
+        "by their content.", show_default=False, metavar="SPEC|RUN")] = None,
     output: Outputs = None,
     layout: Annotated[str, typer.Option(
         metavar="overlay|grid",
@@ -292,51 +295,77 @@ def compare(
         "--log-y", help="Logarithmic lr axis (default: when a linear one would flatten "
         "much of the run).")] = False,
     linear_y: Annotated[bool, typer.Option("--linear-y", help="Linear lr axis.")] = False,
+    run: Annotated[list[str] | None, typer.Option(
+        "--run", metavar="RUN", show_default=False,
+        help="A run's log to draw, whatever else the file could be read as; repeatable.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option(
+        metavar="NAME", help="The lr's tag, key or column in the runs' logs (default: found "
+        "by the frameworks' own names).", show_default=False)] = None,
+    step_column: Annotated[str | None, typer.Option(
+        metavar="NAME", help="The step column of a CSV/JSONL table.",
+        show_default=False)] = None,
+    lr_column: Annotated[str | None, typer.Option(
+        metavar="NAME", help="The lr column of a CSV/JSONL table.", show_default=False)] = None,
     from_: FromFormat = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
     jobs: Jobs = None,
     debug: Debug = False,
 ) -> None:
-    """Several schedules on one figure or a grid, with a summary."""
+    """Several schedules on one figure or a grid, with a summary; logged runs beside them."""
     with _boundary(debug):
         from lrviz import workers
-        from lrviz.compare import load_specs, summarize
+        from lrviz.compare import load_inputs, summarize
+        from lrviz.compare_runs import LoggedCurve, summarize_run
         from lrviz.render import outputs as render
         from lrviz.render.compare import write_comparison
+        from lrviz.runs import Options
 
         if layout not in ("overlay", "grid"):
             raise SpecError(f"expected overlay or grid, got {layout!r}", "--layout")
         if log_y and linear_y:
             raise SpecError("choose one of --log-y and --linear-y, not both", "--log-y")
+        if not specs and not run:
+            raise SpecError("expected at least one SPEC or RUN", "compare")
         outputs = output or [Path("compare.png")]
         render.check_outputs(outputs)
-        loaded = load_specs(specs, steps, sweep, allow_import, tuple(allow_path or ()), from_)
-        if log_y or linear_y:  # the command line decides over every spec's plot.log_y
+        allowed = tuple(allow_path or ())
+        loaded = load_inputs(list(specs or []), list(run or []), steps, sweep, allow_import,
+                             allowed, from_, Options(tag, step_column, lr_column, allowed))
+        chosen = True if log_y else False if linear_y else None
+        if chosen is not None:  # the command line decides over every spec's plot.log_y
             from dataclasses import replace
 
-            loaded = [replace(s, plot=replace(s.plot, log_y=log_y)) for s in loaded]
-        for spec in loaded:
+            loaded = [item if isinstance(item, LoggedCurve)
+                      else replace(item, plot=replace(item.plot, log_y=chosen))
+                      for item in loaded]
+        plans = [s for s in loaded if not isinstance(s, LoggedCurve)]
+        for spec in plans:
             for note in spec.notes:
                 _say("note", f"{spec.name}: {note}")
-        count = workers.jobs_for(jobs, len(loaded))
-        if count == 1:
+        count = workers.jobs_for(jobs, len(plans)) if plans else 1
+        if count == 1 and plans:
             _lean_torch()
-        traces = workers.run(workers.simulate_one, loaded, count)
-        summaries = [summarize(t) for t in traces]
+        done = iter(workers.run(workers.simulate_one, plans, count) if plans else [])
+        traces = [item if isinstance(item, LoggedCurve) else next(done) for item in loaded]
+        summaries = [summarize_run(t) if isinstance(t, LoggedCurve) else summarize(t)
+                     for t in traces]
         _print_summary(summaries)
-        for path in write_comparison(traces, summaries, outputs, layout, title):
+        for path in write_comparison(traces, summaries, outputs, layout, title, chosen):
             typer.echo(str(path))
 
 
-def _print_summary(summaries: list[Summary]) -> None:
+def _print_summary(summaries: Sequence[Summary | RunSummary]) -> None:
     from rich.console import Console
 
     from lrviz.compare import SUMMARY_HEADER
+    from lrviz.render.escape import terminal
     from lrviz.render.table import print_rows
 
-    print_rows(SUMMARY_HEADER, [s.row() for s in summaries], Console(highlight=False),
-               left={"name", "scheduler"})
+    # a run's name and tag come from a path and a log: shown escaped on a terminal
+    rows = [[terminal(cell) for cell in s.row()] for s in summaries]
+    print_rows(SUMMARY_HEADER, rows, Console(highlight=False), left={"name", "scheduler"})
 
 
 @app.command(cls=Command, context_settings=HELP)

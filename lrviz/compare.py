@@ -15,7 +15,9 @@ import numpy as np
 
 from lrviz import catalog, readers
 from lrviz.build import build_file_spec
+from lrviz.compare_runs import LoggedCurve, curve, is_run, run_name
 from lrviz.errors import SpecError
+from lrviz.runs import Options, read_run
 from lrviz.spec import Spec
 
 if TYPE_CHECKING:
@@ -124,22 +126,48 @@ def load_specs(
 
     ``from_`` names the format of every file (:mod:`lrviz.readers`); by default each
     file's content tells it."""
-    if sweep is not None and len(paths) != 1:
-        raise SpecError(f"a sweep takes exactly one spec, got {len(paths)}", "--sweep")
-    if len(paths) > MAX_SCHEDULES:
-        raise SpecError(f"{len(paths)} specs; a comparison takes at most {MAX_SCHEDULES}",
-                        paths[MAX_SCHEDULES])
-    specs: list[Spec] = []
-    for path in paths:
+    loaded = load_inputs(paths, [], steps, sweep, allow_import, allow_paths, from_,
+                         runs_among=False)
+    return [item for item in loaded if isinstance(item, Spec)]
+
+
+def load_inputs(
+    paths: list[str], runs: list[str], steps: int | None = None, sweep: str | None = None,
+    allow_import: bool = False, allow_paths: tuple[Path, ...] = (), from_: str | None = None,
+    options: Options | None = None, runs_among: bool = True,
+) -> list[Spec | LoggedCurve]:
+    """What ``compare`` draws, in the order given: the specs of ``paths`` (validated,
+    ``steps`` overriding each, a sweep expanding the one spec), and the logged runs among
+    ``paths`` (told by :func:`lrviz.compare_runs.is_run`) and in ``runs``, after them.
+
+    Every input is read before anything runs: a bad one is a one-line error."""
+    options = options or Options(allowed=allow_paths)
+    total = len(paths) + len(runs)
+    if total > MAX_SCHEDULES:
+        where = (paths + runs)[MAX_SCHEDULES]
+        raise SpecError(f"{total} inputs; a comparison takes at most {MAX_SCHEDULES}", where)
+    kinds = [is_run(path, options, from_) if runs_among else None for path in paths]
+    kinds += [read_run(path, options) for path in runs]
+    spec_count = sum(kind is None for kind in kinds)
+    if sweep is not None and spec_count != 1:
+        raise SpecError(f"a sweep takes exactly one spec, got {spec_count}", "--sweep")
+    items: list[Spec | LoggedCurve] = []
+    for path, kind in zip([*paths, *runs], kinds, strict=True):
+        if kind is not None:
+            items.append(curve(kind, run_name(path)))
+            continue
         raw, found = readers.read(path, from_=from_)
         if steps is not None:
             raw["steps"] = steps
         variants = sweep_variants(raw, sweep) if sweep else [(raw, {})]
         for variant, locations in variants:
-            specs.append(build_file_spec(variant, path, locations={**found, **locations},
+            items.append(build_file_spec(variant, path, locations={**found, **locations},
                                          allow_import=allow_import, allow_paths=allow_paths))
-    _unique_names(specs)
-    return specs
+    if len(items) > MAX_SCHEDULES:
+        raise SpecError(f"{len(items)} curves; a comparison draws at most {MAX_SCHEDULES}",
+                        "--sweep")
+    _unique_names(items)
+    return items
 
 
 def sweep_variants(raw: dict[str, Any], sweep: str) -> list[tuple[dict[str, Any], dict[str, str]]]:
@@ -177,42 +205,57 @@ def sweep_variants(raw: dict[str, Any], sweep: str) -> list[tuple[dict[str, Any]
     return out
 
 
-def _unique_names(specs: list[Spec]) -> None:
+def _unique_names(items: list[Spec | LoggedCurve]) -> None:
     seen: dict[str, int] = {}
-    for i, spec in enumerate(specs):
-        count = seen.get(spec.name, 0)
-        seen[spec.name] = count + 1
+    for i, item in enumerate(items):
+        count = seen.get(item.name, 0)
+        seen[item.name] = count + 1
         if count:
-            specs[i] = _renamed(spec, f"{spec.name}-{count + 1}")
+            items[i] = _renamed(item, f"{item.name}-{count + 1}")
 
 
-def _renamed(spec: Spec, name: str) -> Spec:
+def _renamed(item: Spec | LoggedCurve, name: str) -> Spec | LoggedCurve:
     from dataclasses import replace
 
-    return replace(spec, name=name)
+    return replace(item, name=name)
 
 
 INDEX_COLUMN = "step"  # the first column of every wide table: the 0-based row index
 
 
-def wide_columns(traces: list[Trace]) -> list[tuple[str, np.ndarray]]:
+def length_of(item: Trace | LoggedCurve) -> int:
+    """The rows of the comparison's axis ``item`` needs."""
+    return item.length if isinstance(item, LoggedCurve) else item.steps
+
+
+def wide_columns(traces: list[Trace | LoggedCurve]) -> list[tuple[str, np.ndarray]]:
     """``step`` (the row index), then one lr column per schedule, NaN-padded.
 
     A schedule's column is named after it (``NAME/lr_i`` for each of several param
-    groups). Names are unique: a name already taken (a spec named ``step`` beside the
+    groups); a logged run's holds its lr at the steps it logged, NaN (an empty cell)
+    elsewhere. Names are unique: a name already taken (a spec named ``step`` beside the
     index, or ``a/lr_1`` beside schedule ``a``'s second group) is written ``NAME/lr``,
     then ``NAME/lr-2``, ``NAME/lr-3``..., so ``step`` is only ever the index.
     """
-    length = max(t.steps for t in traces)
+    length = max(length_of(t) for t in traces)
     cols: list[tuple[str, np.ndarray]] = [(INDEX_COLUMN, np.arange(length))]
     taken = {INDEX_COLUMN}
     for trace in traces:
-        for i, row in enumerate(trace.lrs):
+        if isinstance(trace, LoggedCurve):
             padded = np.full(length, np.nan)
-            padded[: trace.steps] = row
-            name = trace.spec.name if trace.groups == 1 else f"{trace.spec.name}/lr_{i}"
+            padded[trace.x] = trace.lr
+            rows: list[tuple[str, np.ndarray]] = [(trace.name, padded)]
+        else:
+            rows = []
+            for i, row in enumerate(trace.lrs):
+                padded = np.full(length, np.nan)
+                padded[: trace.steps] = row
+                rows.append((trace.spec.name if trace.groups == 1
+                             else f"{trace.spec.name}/lr_{i}", padded))
+        owner = trace.name if isinstance(trace, LoggedCurve) else trace.spec.name
+        for name, padded in rows:
             if name in taken:
-                base = f"{trace.spec.name}/lr"
+                base = f"{owner}/lr"
                 name, n = base, 1
                 while name in taken:
                     n += 1

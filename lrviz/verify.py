@@ -13,7 +13,9 @@ following the schedule?") that explains every logged value: shifted by one step 
 after ``scheduler.step()``), runs N times fast (``log[k] == plan[N*k + j]``: the scheduler
 steps N times per optimizer step), restarts at step K (from K on the log repeats the plan
 from row 0, or the plan's first lr comes back: a resume rebuilt the scheduler or restored it
-alone), scaled by a constant (a different base lr); else "differs from step K".
+alone), lags (from step K on the log is the plan a few steps earlier, falling behind: the
+scheduler missed optimizer steps, as fp16 loss scaling makes it), scaled by a constant (a
+different base lr); else "differs from step K".
 """
 
 from __future__ import annotations
@@ -32,17 +34,20 @@ if TYPE_CHECKING:
 TEXT_TOLERANCE = 1e-12  # relative, for decimal text only
 SCALE_TOLERANCE = 1e-6  # relative spread of log/plan that still counts as one constant
 MAX_SPEED = 64  # the fastest "runs N times fast" looked for
+MAX_LAG = 64  # the most steps a log may fall behind the plan and still read as "lags"
+HEAD = 16  # points a candidate diagnosis must explain before the whole log is checked
 
 
 @dataclass(frozen=True)
 class Verdict:
     """The diagnosis of one run, in words and in numbers."""
 
-    kind: str  # follows | longer | shifted | fast | slow | restarts | scaled | differs
+    kind: str  # follows | longer | shifted | fast | slow | restarts | lags | scaled | differs
     message: str  # the plain-language diagnosis
     first: int | None = None  # index into the aligned points of the first difference
-    factor: float | None = None  # fast: N; scaled: the constant
-    at: int | None = None  # restarts: the plan row K where the restart happened
+    factor: float | None = None  # fast: N; scaled: the constant; lags: the last lag
+    at: int | None = None  # restarts: the plan row K where the restart happened; lags:
+    # the plan row of the first point that lags
 
     @property
     def follows(self) -> bool:
@@ -134,7 +139,10 @@ def compare(plan: np.ndarray, run: LoggedRun, name: str = "plan", loop: Loop | N
     plan = np.asarray(plan, dtype=np.float64)
     loop = loop or Loop()
     first_step = run.first_step if run.first_step is not None else loop.first_step
-    if loop.positions is not None and run.first_step is None:
+    # a log of iterations (micro-batches): mmengine's own scalars.json, or a log that does
+    # not say how it counts under a spec whose framework logs so
+    iterations = run.first_step is None or run.format == "mmengine"
+    if loop.positions is not None and iterations:
         run = _per_row(run, loop.positions, first_step or 0)
         first_step = 0
     choices = [first_step] if first_step is not None else [0, 1]
@@ -213,10 +221,13 @@ def _diagnose(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.nda
         return Verdict("shifted", "shifted by one step: each logged lr is the next step's "
                        "(read after scheduler.step(), as transformers < 4.51 and torchtune "
                        "log it)", first)
-    ahead = rows >= 1
+    base, points = rows[rows >= 1], every[rows >= 1]
     for speed in range(2, MAX_SPEED + 1):
         for lag in range(speed):
-            ok, checked = _matches(plan, run, rows[ahead] * speed + lag, every[ahead])
+            # the first few points rule out nearly every (speed, lag) before a full pass
+            if not _matches(plan, run, base[:HEAD] * speed + lag, points[:HEAD])[0]:
+                continue
+            ok, checked = _matches(plan, run, base * speed + lag, points)
             if ok and checked >= 2:
                 at = f"{speed}k" + (f"+{lag}" if lag else "")
                 return Verdict("fast", f"runs {speed} times fast: step k uses the plan's step "
@@ -228,6 +239,9 @@ def _diagnose(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.nda
     restart = _restart(plan, run, rows, first)
     if restart is not None:
         return restart
+    lagging = _lag(plan, run, rows, first)
+    if lagging is not None:
+        return lagging
     scale = _scale(plan, run, rows, inside)
     if scale is not None:
         return Verdict("scaled", f"scaled by a constant: the log is {scale:.6g} times the plan "
@@ -259,6 +273,8 @@ def _restart(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, first: int) -> 
     later = np.arange(first, len(run))
     low = max(int(rows[first - 1]) + 1, 1)
     for at in range(low, int(rows[first]) + 1):
+        if not _matches(plan, run, rows[later[:HEAD]] - at, later[:HEAD])[0]:
+            continue
         ok, checked = _matches(plan, run, rows[later] - at, later)
         if ok and checked == later.size:
             return Verdict("restarts", f"restarts at plan step {at}: from there it repeats "
@@ -269,6 +285,57 @@ def _restart(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, first: int) -> 
                        "the plan's initial lr there (a resume restored the scheduler without "
                        "the optimizer, or rebuilt it)", first, at=int(rows[first]))
     return None
+
+
+def _lag(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, first: int) -> Verdict | None:
+    """Lags: from the first difference on, each logged lr is the plan's a few steps earlier,
+    and the log falls further behind, never catches up (``log[i] == plan[row_i - d_i]``, d
+    non-decreasing, 1 to :data:`MAX_LAG`; -1 is allowed before the first lag, for a log read
+    after ``scheduler.step()``). The scheduler missed optimizer steps: under fp16 the HF
+    Trainer and accelerate do not step it when the loss scaler skips an optimizer step.
+
+    The lag of each point is the smallest one that keeps the sequence non-decreasing, so a
+    stretch where the plan is flat (any lag fits) never forces a larger one.
+    """
+    later = np.arange(first, len(run))
+    if later.size < 2:
+        return None
+    at_rows, logged = rows[later], run.lr[later]
+
+    def fits(lag: int, start: int, stop: int | None = None) -> np.ndarray:
+        """Whether each point from ``start`` (to ``stop``) is the plan's lr ``lag`` steps
+        earlier."""
+        at = at_rows[start:stop] - lag
+        usable = (at >= 0) & (at < plan.size)
+        out = np.zeros(at.size, dtype=bool)
+        out[usable] = _same(run, logged[start:stop][usable], plan[at[usable]])
+        return out
+
+    # one pass over the points per lag taken (at most MAX_LAG + 2 of them), so a long log
+    # that no lag explains costs about two passes
+    lag = -1 if first == 0 else 0  # before the first difference the log is the plan: lag 0
+    i = 0
+    chosen = np.empty(later.size, dtype=np.int64)
+    while i < later.size:
+        while lag <= MAX_LAG and not fits(lag, i, i + 1).all():
+            lag += 1
+        if lag > MAX_LAG:
+            return None
+        stop = np.flatnonzero(~fits(lag, i))  # keep this lag as long as it fits
+        end = i + int(stop[0]) if stop.size else later.size
+        chosen[i:end] = lag
+        i = end
+    high = int(chosen[-1])
+    if high <= 0:
+        return None
+    low = int(chosen[chosen > 0].min())
+    behind = f"{high} step{'s' if high > 1 else ''}" if low == high else f"{low} to {high} steps"
+    start = int(rows[later[int(np.flatnonzero(chosen > 0)[0])]])
+    return Verdict("lags", f"lags behind the plan from plan step {start}: each logged lr is "
+                   f"the plan's {behind} earlier, never catching up (the scheduler missed "
+                   "optimizer steps: under fp16 the HF Trainer and accelerate skip "
+                   "scheduler.step() when the loss scaler skips an optimizer step)", first,
+                   float(high), at=start)
 
 
 def _scale(plan: np.ndarray, run: LoggedRun, rows: np.ndarray, inside: np.ndarray

@@ -280,7 +280,7 @@ def test_a_bad_number_is_refused_before_torch_is_imported(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(("command", "usage", "shown"), [
     ("check", "check [OPTIONS] SPEC.yaml...", ["--format text|json"]),
-    ("compare", "compare [OPTIONS] SPEC.yaml...",
+    ("compare", "compare [OPTIONS] [SPEC|RUN...]",
      ["-o, --output FILE", "--layout overlay|grid", "--steps N", "--sweep KEY=V1,V2,...",
       "--title TEXT"]),
     ("gallery", "gallery [OPTIONS] [DIR]", ["-o, --output OUTDIR"]),

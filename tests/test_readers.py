@@ -197,7 +197,13 @@ def test_a_file_in_no_known_format_is_one_line(
     runner: CliRunner, here: Path, command: str, name: str
 ) -> None:
     out = ["-o", "keep.csv"] if command in ("plot", "table", "compare") else []
-    refused(runner, here, [command, name, *out], f"error: {name}: {NOT_READ}")
+    # compare takes runs too, so its line names both kinds of input
+    line = (NOT_READ if command != "compare" else
+            "neither a spec nor a run log lrviz reads: expected a spec (lrviz, LightningCLI, "
+            "HF TrainingArguments, axolotl, Hydra, torchtune, DeepSpeed, mmengine) or a run's "
+            "log (trainer_state.json, metrics.csv, event files, MLflow, scalars.json, a "
+            "CSV/JSONL table with step and lr)")
+    refused(runner, here, [command, name, *out], f"error: {name}: {line}")
 
 
 @pytest.mark.parametrize("name", ["hydra.yaml", "hf.yaml", "axolotl.yaml"])

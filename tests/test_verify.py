@@ -79,6 +79,20 @@ def test_restarts_to_the_initial_lr(plan: np.ndarray) -> None:
     assert (result.verdict.kind, result.verdict.at) == ("restarts", 120)
 
 
+def test_lags_when_the_scheduler_misses_steps(plan: np.ndarray) -> None:
+    """fp16 loss scaling skips optimizer steps, and the HF Trainer then skips
+    scheduler.step(): the log falls behind the plan (seen on real whisper fine-tunes)."""
+    skipped = np.searchsorted([13, 40, 41], np.arange(200), side="right")  # 0, 1, 2, 3
+    rows = np.arange(4, 200, 5)
+    result = compare(plan, _run(rows + 1, plan[rows - skipped[rows]], first_step=1))
+    assert (result.verdict.kind, result.verdict.factor, result.verdict.at) == ("lags", 3, 14)
+    assert "the plan's 1 to 3 steps earlier" in result.verdict.message
+    assert result.rows[result.verdict.first] == 14
+    catching_up = plan[rows - skipped[rows]]
+    catching_up[-5:] = plan[rows[-5:]]  # back on the plan: no lag explains that
+    assert compare(plan, _run(rows + 1, catching_up, first_step=1)).verdict.kind == "differs"
+
+
 def test_scaled_by_a_constant(plan: np.ndarray) -> None:
     scaled = np.asarray(simulate({**SPEC, "scheduler": {**SPEC["scheduler"],
                                                         "max_lr": 6e-3}}).lrs[0])
@@ -266,6 +280,24 @@ def test_mmengine_logs_iterations_and_verify_reads_the_optimizer_steps(tmp_path:
     assert len(result.run) == plan.size
 
 
+def test_mmengine_scalars_json_is_read_by_its_optimizer_steps(tmp_path: Path) -> None:
+    """mmengine's own scalars.json says it counts from 1, and it counts iterations: under
+    accumulative_counts 2 its iteration 2 is the plan's row 0. A real Runner's log (warmup by
+    iteration beside a MultiStepLR) said "differs from plan step 0" before."""
+    spec = _training_spec(tmp_path, framework="mmengine", interval="step", grad_accum=2)
+    plan = np.asarray(simulate(str(spec)).lrs[0])
+    iterations = np.arange(2 * plan.size)
+    lr = np.where(iterations % 2 == 1, np.repeat(plan, 2), 0.5)  # the lr moves in between
+    work = tmp_path / "work" / "20261202_000000" / "vis_data"
+    work.mkdir(parents=True)
+    (work / "scalars.json").write_text("".join(
+        json.dumps({"lr": float(v), "loss": 1.0, "step": int(i) + 1}) + "\n"
+        for i, v in zip(iterations, lr, strict=True)))
+    code, output = _verify(spec, tmp_path / "work")
+    assert code == 0, output
+    assert f"follows the plan: {plan.size} logged lr values" in output
+
+
 def _loop_of(spec: Path) -> object:
     from lrviz.api import load_spec
     from lrviz.verify import Loop
@@ -287,3 +319,44 @@ def test_first_differences_at_one_step_share_a_label_and_labels_do_not_overlap()
                                                     "first difference: plan step 20"]
     assert {t.xy[1] for t in labels} == {1.0}  # both anchored at the top of the axes
     assert len({t.xyann[1] for t in labels}) == 2  # one below the other
+
+
+def test_a_trainer_state_is_no_deepspeed_config() -> None:
+    """trainer_state.json has a train_batch_size, one of DeepSpeed's own keys: it was read
+    as a DeepSpeed config ("neither scheduler: nor optimizer:"), and compare would have
+    called every trainer_state.json both a spec and a run."""
+    from lrviz import readers
+
+    state = json.loads((DATA / "hf_follows" / "trainer_state.json").read_text())
+    assert "train_batch_size" in state
+    assert readers.claims(state) == []
+    result = CliRunner().invoke(app, ["plot", str(DATA / "hf_follows" / "trainer_state.json")])
+    assert result.exit_code == 2 and "not a spec lrviz reads" in result.stderr
+
+
+def test_a_long_log_that_differs_is_checked_in_few_full_passes(
+    plan: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every (speed, lag) of "runs N times fast" and every restart point was a full pass
+    over the log: a million logged steps that differ took 40 s or more. Now the first
+    HEAD points rule a candidate out first."""
+    import lrviz.verify as verify
+
+    full: list[int] = []
+    matches = verify._matches
+
+    def counted(*args: object) -> tuple[bool, int]:
+        points = args[3]
+        if len(points) > verify.HEAD:  # type: ignore[arg-type]
+            full.append(len(points))  # type: ignore[arg-type]
+        return matches(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(verify, "_matches", counted)
+    rows = np.arange(200_000)
+    long_plan = np.cos(np.linspace(0, 3, rows.size)) * 0.1 + 0.1
+    logged = long_plan.copy()
+    logged[rows.size // 2:] *= 1.0001
+    logged[rows.size * 3 // 4:] += 1e-4
+    result = compare(long_plan, _run(rows, logged))
+    assert result.verdict.kind == "differs"
+    assert len(full) <= 4, full

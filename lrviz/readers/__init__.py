@@ -92,12 +92,26 @@ def read(
     """
     if from_ is not None:
         find(from_)  # an unknown name is refused before the file is read
+    data = parse(path, text)
+    return choose(data, str(path), from_).read(data, str(path))
+
+
+def parse(path: str | Path, text: str | None = None) -> dict[str, Any]:
+    """The file at ``path`` parsed as plain data (the path policy and size caps applied),
+    before any reader reads it: YAML or JSON, or an mmengine Python config."""
     from lrviz.readers.safe_yaml import load_yaml  # here: importing the registry stays light
 
     # an mmengine config is Python: parsed, never run (lrviz.readers.mmengine)
-    data = (mmengine.load_python(path, text) if str(path).endswith(".py")
+    return (mmengine.load_python(path, text) if str(path).endswith(".py")
             else load_yaml(path, text))
-    return choose(data, str(path), from_).read(data, str(path))
+
+
+def claims(data: dict[str, Any]) -> list[Reader]:
+    """The readers that take the parsed file ``data`` for theirs (detect above 0), the
+    surest first."""
+    scored = [(reader.detect(data), i, reader) for i, reader in enumerate(READERS)]
+    return [reader for score, _, reader in sorted(scored, key=lambda t: (-t[0], t[1]))
+            if score > 0]
 
 
 def _either(readers: tuple[Reader, ...] | list[Reader], word: str = "or") -> str:

@@ -44,6 +44,8 @@ def detect(data: dict[str, Any]) -> int:
     sched = data.get("scheduler")
     if isinstance(sched, dict) and ("params" in sched or sched.get("type") in TYPES):
         return 12
+    if "log_history" in data:  # an HF trainer_state.json: it has a train_batch_size too
+        return 0
     return 12 if any(k in data for k in _MARKS) else 0
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from lrviz.events import Event
 from lrviz.render import escape
@@ -103,8 +104,8 @@ def print_rows(header: list[str], body: list[list[str]], console: Console,
         for name in header:
             table.add_column(name, justify="left" if name in left else "right",
                              overflow="fold")
-        for row in body:
-            table.add_row(*row)
+        for row in body:  # as text: a name like "run[1]" is no rich markup
+            table.add_row(*(Text(cell) for cell in row))
         console.print(table)
         return
     widths = [max(len(x) for x in [h, *(r[i] for r in body)]) for i, h in enumerate(header)]

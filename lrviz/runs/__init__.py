@@ -25,7 +25,7 @@ from lrviz.runs import hf, lightning, mlflow, mmengine, table, tensorboard
 from lrviz.runs.common import MissingTag, Options, shown
 from lrviz.runs.model import LoggedRun
 
-__all__ = ["FORMATS", "METRIC_TAGS", "LoggedRun", "Options", "read_metric", "read_run"]
+__all__ = ["FORMATS", "METRIC_TAGS", "LoggedRun", "Options", "read_metric", "read_run", "try_run"]
 
 
 class RunReader(Protocol):
@@ -43,18 +43,34 @@ _DATABASES = (".db", ".sqlite", ".sqlite3")
 
 def read_run(path: str | Path, options: Options | None = None) -> LoggedRun:
     """The lr the run at ``path`` (a log file or the folder a framework wrote) logged."""
-    options = options or Options()
-    path = Path(path)
+    return _read(Path(path), options or Options(), [])
+
+
+def try_run(path: str | Path, options: Options | None = None
+            ) -> tuple[LoggedRun | SpecError, int]:
+    """:func:`read_run`'s run, or the error it raised, and how sure the surest reader was
+    that ``path`` is a run log (its detect score: 1 is a table told only by its suffix,
+    more is a framework's own file; 0 when the file could not be read at all)."""
+    best: list[int] = []
+    try:
+        return _read(Path(path), options or Options(), best), max(best, default=0)
+    except SpecError as exc:
+        return exc, max(best, default=0)
+
+
+def _read(path: Path, options: Options, best_score: list[int]) -> LoggedRun:
     source = str(path)
     data: bytes | None = None
     if path.is_dir() and not path.is_symlink():
         pass
     elif path.suffix.lower() in _DATABASES and not path.is_dir():
+        best_score.append(10)
         return mlflow.read(path, mlflow.MAGIC, options)
     else:
         data = read_bytes(path, what="run log", where=source, limit=MAX_RUN_BYTES)
     scores = [(reader.detect(path, data), reader) for reader in FORMATS]
     best = max(score for score, _ in scores)
+    best_score.append(best)
     if best <= 0:
         described = ", ".join(r.DESCRIPTION for r in FORMATS)
         kind = "folder" if data is None else "file"
