@@ -30,7 +30,10 @@ from lrviz.cli_options import (
     FreeCommand,
     FromFormat,
     Jobs,
+    LrColumn,
     Outputs,
+    StepColumn,
+    Tag,
     with_training_flags,
 )
 from lrviz.errors import LrvizError, SpecError
@@ -299,14 +302,9 @@ def compare(
         "--run", metavar="RUN", show_default=False,
         help="A run's log to draw, whatever else the file could be read as; repeatable.")
     ] = None,
-    tag: Annotated[str | None, typer.Option(
-        metavar="NAME", help="The lr's tag, key or column in the runs' logs (default: found "
-        "by the frameworks' own names).", show_default=False)] = None,
-    step_column: Annotated[str | None, typer.Option(
-        metavar="NAME", help="The step column of a CSV/JSONL table.",
-        show_default=False)] = None,
-    lr_column: Annotated[str | None, typer.Option(
-        metavar="NAME", help="The lr column of a CSV/JSONL table.", show_default=False)] = None,
+    tag: Tag = None,
+    step_column: StepColumn = None,
+    lr_column: LrColumn = None,
     from_: FromFormat = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
@@ -380,14 +378,9 @@ def verify(
         "-o", "--output", metavar="FILE", help="File to write, by suffix: .png .svg .pdf "
         "(plan, logs and their difference), .csv .json (both lr side by side); repeatable.",
         show_default=False)] = None,
-    tag: Annotated[str | None, typer.Option(
-        metavar="NAME", help="The lr's tag, key or column in the logs (default: found by "
-        "the frameworks' own names).", show_default=False)] = None,
-    step_column: Annotated[str | None, typer.Option(
-        metavar="NAME", help="The step column of a CSV/JSONL table.",
-        show_default=False)] = None,
-    lr_column: Annotated[str | None, typer.Option(
-        metavar="NAME", help="The lr column of a CSV/JSONL table.", show_default=False)] = None,
+    tag: Tag = None,
+    step_column: StepColumn = None,
+    lr_column: LrColumn = None,
     from_: FromFormat = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,

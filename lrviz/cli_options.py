@@ -82,6 +82,16 @@ Jobs = Annotated[int | None, typer.Option(
     "per spec; 1: run them all in this process). The outputs are the same.")]
 
 
+# How a run's log is read (verify, compare, lrviz.runs.Options).
+Tag = Annotated[str | None, typer.Option(
+    metavar="NAME", help="The lr's tag, key or column in the runs' logs (default: found by "
+    "the frameworks' own names).", show_default=False)]
+StepColumn = Annotated[str | None, typer.Option(
+    metavar="NAME", help="The step column of a CSV/JSONL table.", show_default=False)]
+LrColumn = Annotated[str | None, typer.Option(
+    metavar="NAME", help="The lr column of a CSV/JSONL table.", show_default=False)]
+
+
 def with_training_flags(command: Callable[..., None]) -> Callable[..., None]:
     """Give ``command`` a flag per training key (keys.training_flags: ``--dataset-size N``,
     the switch ``--drop-last``), their help from the key table; it receives the flags
