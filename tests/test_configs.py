@@ -744,3 +744,18 @@ def test_deepspeed_auto_values_are_filled_as_the_hf_integration_fills_them(
                             lr=ds.config["optimizer"]["params"]["lr"])
     sched = getattr(lr_schedules, filled["type"])(opt, **filled["params"])
     assert lrs == _stepped(opt, sched, len(lrs))
+
+
+# --- what real configs of each project hold (found trying them) --------------------------
+
+@pytest.mark.frameworks
+def test_deepspeed_onecycle_cycling_momentum_is_checked_not_a_crash() -> None:
+    """DeepSpeed's OneCycle names its momentum bounds cycle_min_mom/cycle_max_mom, not
+    torch's base_momentum/max_momentum; `check` read torch's names and crashed."""
+    pytest.importorskip("deepspeed")
+    report = lrviz.simulate({"steps": 30, "optimizer": {"type": "SGD", "lr": 0.01,
+                                                       "momentum": 0.5},
+                             "scheduler": {"type": "deepspeed:OneCycle", "cycle_min_lr": 1e-4,
+                                           "cycle_max_lr": 1e-3, "cycle_first_step_size": 10}})
+    found = [f for f in report.findings if f.code == "momentum-overwritten"]
+    assert len(found) == 1 and "(0.8..0.9)" in found[0].message, report.findings
