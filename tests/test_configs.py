@@ -759,3 +759,32 @@ def test_deepspeed_onecycle_cycling_momentum_is_checked_not_a_crash() -> None:
                                            "cycle_max_lr": 1e-3, "cycle_first_step_size": 10}})
     found = [f for f in report.findings if f.code == "momentum-overwritten"]
     assert len(found) == 1 and "(0.8..0.9)" in found[0].message, report.findings
+
+
+_DS_BATCH_ONLY = """\
+{
+  "train_batch_size": 64,
+  "train_micro_batch_size_per_gpu": 8,
+  "optimizer": {"type": "Adam", "params": {"lr": 0.001}},
+  "scheduler": {"type": "WarmupLR", "params": {"warmup_min_lr": 0, "warmup_max_lr": 0.001,
+                                               "warmup_num_steps": 10}}
+}
+"""
+
+
+def test_deepspeed_derives_the_accumulation_from_train_batch_size(tmp_path: Path) -> None:
+    """train_batch_size 64 of micro-batches of 8 is 8 accumulated micro-batches per
+    optimizer step (one process), as DeepSpeed derives it; lrviz took 1 and plotted an
+    8 times longer run."""
+    path = _write(tmp_path, "ds_bsz64.json", _DS_BATCH_ONLY)
+    spec = lrviz.load_spec(path, {"training": {"dataset_size": 6400, "epochs": 1}})
+    assert spec.training is not None and spec.training["grad_accum"] == 8
+    assert spec.plan.rows == 100  # 800 micro-batches / 8
+    assert any(n.startswith("assumed training.grad_accum: gradient_accumulation_steps 8 = "
+                            "train_batch_size / train_micro_batch_size_per_gpu / 1 process")
+               for n in spec.notes), spec.notes
+    alone = _write(tmp_path, "ds_total.json", _DS_BATCH_ONLY.replace(
+        '  "train_micro_batch_size_per_gpu": 8,\n', ""))
+    spec = lrviz.load_spec(alone, {"training": {"dataset_size": 6400, "epochs": 1}})
+    assert spec.training is not None and spec.training["batch_size"] == 64
+    assert spec.plan.rows == 100
