@@ -788,3 +788,18 @@ def test_deepspeed_derives_the_accumulation_from_train_batch_size(tmp_path: Path
     spec = lrviz.load_spec(alone, {"training": {"dataset_size": 6400, "epochs": 1}})
     assert spec.training is not None and spec.training["batch_size"] == 64
     assert spec.plan.rows == 100
+
+
+def test_hf_deepspeed_path_is_relative_to_the_current_folder_as_transformers_opens_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LLaMA-Factory's examples name `deepspeed: examples/deepspeed/ds_z3_config.json`,
+    run from the project's root; lrviz looked for it beside the YAML only."""
+    _write(tmp_path, "ds_warmup.json",
+           '{"scheduler": {"type": "WarmupLR", "params": {"warmup_num_steps": 5}}}')
+    (tmp_path / "examples").mkdir()
+    _write(tmp_path / "examples", "sft.yaml",
+           "learning_rate: 1.0e-4\nnum_train_epochs: 1\nper_device_train_batch_size: 2\n"
+           "deepspeed: ds_warmup.json\n")
+    monkeypatch.chdir(tmp_path)
+    raw, _ = lrviz.readers.read("examples/sft.yaml")
+    assert raw["scheduler"]["type"] == "deepspeed:WarmupLR"

@@ -204,11 +204,14 @@ def from_hf(t: Translation, ds: Any, hf: dict[str, Any]) -> bool:
 
 
 def _load_json(name: str, t: Translation) -> dict[str, Any]:
-    """The DeepSpeed JSON a TrainingArguments file names, by the path policy."""
+    """The DeepSpeed JSON a TrainingArguments file names, by the path policy: relative to
+    the current folder as transformers opens it (LLaMA-Factory's and axolotl's examples
+    name ``examples/deepspeed/ds_z3_config.json`` from the project's root), else to the
+    file's own folder."""
     from lrviz import inputs
 
     folder = os.path.dirname(os.path.abspath(t.source))
-    path = name if os.path.isabs(name) else os.path.join(folder, name)
+    path = name if os.path.isabs(name) or os.path.isfile(name) else os.path.join(folder, name)
     body = inputs.read_text(path, what="DeepSpeed config", where=t.at("deepspeed"),
                             limit=_MAX_JSON, roots=[folder, os.getcwd()])
     try:
