@@ -803,3 +803,36 @@ def test_hf_deepspeed_path_is_relative_to_the_current_folder_as_transformers_ope
     monkeypatch.chdir(tmp_path)
     raw, _ = lrviz.readers.read("examples/sft.yaml")
     assert raw["scheduler"]["type"] == "deepspeed:WarmupLR"
+
+
+@pytest.mark.parametrize(("warmup", "expected"), [
+    ("0.1", {"warmup_ratio": 0.1}),  # handed to TrainingArguments: transformers 5's ratio
+    ("1", {"num_warmup_steps": 2}),  # axolotl's builder turns 1 into 2
+    ("7", {"num_warmup_steps": 7}),
+])
+def test_axolotl_warmup_steps_as_axolotl_hands_them_over(
+        warmup: str, expected: dict, tmp_path: Path) -> None:
+    path = _write(tmp_path, "ax.yml", "base_model: m\nlr_scheduler: cosine\nlearning_rate: 5e-6\n"
+                  f"micro_batch_size: 1\nmax_steps: 50\nwarmup_steps: {warmup}\n")
+    raw, _ = lrviz.readers.read(path)
+    params = {k: raw["scheduler"][k] for k in expected}
+    assert params == expected
+
+
+@pytest.mark.frameworks
+def test_axolotl_warmup_ratio_in_warmup_steps_is_the_trainers(tmp_path: Path) -> None:
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    import torch
+
+    path = _write(tmp_path, "ax.yml", "base_model: m\nlr_scheduler: cosine\nlearning_rate: 5e-6\n"
+                  "micro_batch_size: 1\nmax_steps: 50\nwarmup_steps: 0.1\n")
+    spec = lrviz.load_spec(path, {"training": {"dataset_size": 1000}})
+    lrs = [float(x) for x in lrviz.simulate(spec).lrs[0]]
+    args = transformers.TrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True,
+                                          learning_rate=5e-6, max_steps=50, warmup_steps=0.1,
+                                          lr_scheduler_type="cosine")
+    model = torch.nn.Linear(1, 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-6)
+    sched = transformers.Trainer(model=model, args=args).create_scheduler(50, optimizer=opt)
+    assert lrs == _stepped(opt, sched, 50)
