@@ -27,7 +27,7 @@ def load_spec(
     ``"lightning"``: :func:`lrviz.readers.names`). ``text`` is the file's contents when
     the caller has already read it; ``kwargs`` go to :func:`lrviz.build.build_spec`.
     """
-    raw, locations = readers.read(path, text, from_)
+    raw, locations = readers.read(path, text, from_, kwargs.get("allow_paths", ()))
     kwargs["locations"] = {**locations, **kwargs.get("locations", {})}
     return build_file_spec(merge(raw, overrides) if overrides else raw, path, **kwargs)
 

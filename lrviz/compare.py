@@ -131,7 +131,7 @@ def load_specs(
                         paths[MAX_SCHEDULES])
     specs: list[Spec] = []
     for path in paths:
-        raw, found = readers.read(path, from_=from_)
+        raw, found = readers.read(path, from_=from_, allow_paths=allow_paths)
         if steps is not None:
             raw["steps"] = steps
         variants = sweep_variants(raw, sweep) if sweep else [(raw, {})]

@@ -235,7 +235,7 @@ def _write(tmp_path: Path, name: str, body: str) -> Path:
     ("t.py", "import os\nparam_scheduler = dict(type='StepLR')\n",
      "t.py: line 1: lrviz reads only `name = literal data`"),
     ("t.py", "param_scheduler = dict(type='StepLR', step_size=open('x'))\n",
-     "t.py: line 1: Call is not literal data"),
+     "t.py: param_scheduler.step_size: line 1: a call is not literal data"),
     ("t.py", "_base_ = ['/etc/passwd.py']\n", "outside the spec's folder"),
     ("t.py", "train_cfg = dict(type='IterBasedTrainLoop', max_iters=900)\n"
      "param_scheduler = [dict(type='LinearLR', end=50, by_epoch=False),\n"
@@ -836,3 +836,77 @@ def test_axolotl_warmup_ratio_in_warmup_steps_is_the_trainers(tmp_path: Path) ->
     opt = torch.optim.AdamW(model.parameters(), lr=5e-6)
     sched = transformers.Trainer(model=model, args=args).create_scheduler(50, optimizer=opt)
     assert lrs == _stepped(opt, sched, 50)
+
+
+# mmengine configs compute their data pipelines; only what lrviz reads must be literal.
+_MM_BASE = """\
+data_preprocessor = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
+bgr_mean = data_preprocessor['mean'][::-1]
+train_pipeline = [dict(type='LoadImageFromFile'), dict(type='Fill', value=bgr_mean)]
+max_epochs = 12
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+"""
+_MM_CHILD = """\
+_base_ = ['./_base_/runtime.py']
+work_dir = f'./work_dirs/{max_epochs}e'
+checkpoint = 'https://example.org/weights/' + 'resnet50.pth'
+train_pipeline = {{_base_.train_pipeline}}
+train_pipeline += [dict(type='PackInputs')]
+train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline, root=work_dir))
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.02, momentum=0.9))
+param_scheduler = dict(type='MultiStepLR', milestones=[8, {{_base_.max_epochs}} - 1])
+"""
+
+
+def test_mmengine_values_lrviz_does_not_read_may_be_code(tmp_path: Path) -> None:
+    """mmpretrain's dataset bases subscript their values, mmagic's configs build paths
+    with f-strings and `+`, and pipelines grow by `+=`: the schedule is literal, so these
+    files read; lrviz refused each at its first such line."""
+    (tmp_path / "_base_").mkdir()
+    _write(tmp_path / "_base_", "runtime.py", _MM_BASE)
+    path = _write(tmp_path, "cfg.py", _MM_CHILD)
+    raw, _ = lrviz.readers.read(path)
+    assert raw["scheduler"] == {"type": "MultiStepLR", "interval": "epoch", "milestones": [8, 11]}
+    assert raw["training"]["epochs"] == 12 and raw["training"]["batch_size"] == 4
+
+
+def test_mmengine_code_where_lrviz_reads_is_one_line_naming_the_key(tmp_path: Path,
+                                                                     runner: CliRunner) -> None:
+    path = _write(tmp_path, "cfg.py", "lr = 0.01\nbase = dict(lr=lr)\n"
+                  "optim_wrapper = dict(optimizer=dict(type='SGD', lr=base['lr'] * 2))\n"
+                  "param_scheduler = dict(type='StepLR', step_size=2)\n"
+                  "train_cfg = dict(max_epochs=4)\n")
+    result = runner.invoke(app, ["plot", str(path), "--dataset-size", "8", "--batch-size", "2"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {path}: optim_wrapper.optimizer.lr: line 3: a subscript is not literal data; "
+        "lrviz never runs a config"]
+
+
+def test_mmengine_base_files_follow_allow_path(tmp_path: Path, runner: CliRunner,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenMMLab configs name `../_base_/...`: outside the config's folder. The error said
+    --allow-path allows it, but the _base_ files never looked at --allow-path (and `spec`
+    had no --allow-path)."""
+    (tmp_path / "configs" / "_base_").mkdir(parents=True)
+    (tmp_path / "configs" / "resnet").mkdir()
+    _write(tmp_path / "configs" / "_base_", "schedule.py",
+           "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n"
+           "param_scheduler = dict(type='MultiStepLR', milestones=[30, 60])\n"
+           "train_cfg = dict(max_epochs=90)\ntrain_dataloader = dict(batch_size=32)\n")
+    path = _write(tmp_path / "configs" / "resnet", "r50.py",
+                  "_base_ = ['../_base_/schedule.py']\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    refused = runner.invoke(app, ["spec", str(path)])
+    assert refused.exit_code == 2 and "--allow-path DIR allows" in refused.stderr
+    allowed = ["--allow-path", str(tmp_path / "configs")]
+    shown = runner.invoke(app, ["spec", str(path), *allowed])
+    assert shown.exit_code == 0, shown.output
+    assert "milestones: [30, 60]" in shown.stdout
+    out = tmp_path / "x.csv"
+    plotted = runner.invoke(app, ["plot", str(path), "--dataset-size", "64", *allowed,
+                                  "-o", str(out)])
+    assert plotted.exit_code == 0, plotted.output
+    assert len(out.read_text().splitlines()) == 90 * 2 + 1

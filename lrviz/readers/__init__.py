@@ -83,20 +83,23 @@ def choose(data: dict[str, Any], source: str, from_: str | None = None) -> Reade
 
 
 def read(
-    path: str | Path, text: str | None = None, from_: str | None = None
+    path: str | Path, text: str | None = None, from_: str | None = None,
+    allow_paths: tuple[str | Path, ...] = (),
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The spec file at ``path`` (or its ``text``, already read) as a raw lrviz spec, and
     where its keys came from when the file spells them another way.
 
     ``from_`` names the reader (:func:`names`); by default the file's content decides.
+    ``allow_paths`` are folders the files it names (``_base_``) may be in besides its own
+    and the current folder.
     """
     if from_ is not None:
         find(from_)  # an unknown name is refused before the file is read
     from lrviz.readers.safe_yaml import load_yaml  # here: importing the registry stays light
 
     # an mmengine config is Python: parsed, never run (lrviz.readers.mmengine)
-    data = (mmengine.load_python(path, text) if str(path).endswith(".py")
-            else load_yaml(path, text))
+    data = (mmengine.load_python(path, text, allow_paths=allow_paths)
+            if str(path).endswith(".py") else load_yaml(path, text))
     return choose(data, str(path), from_).read(data, str(path))
 
 
