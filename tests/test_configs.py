@@ -910,3 +910,106 @@ def test_mmengine_base_files_follow_allow_path(tmp_path: Path, runner: CliRunner
                                   "-o", str(out)])
     assert plotted.exit_code == 0, plotted.output
     assert len(out.read_text().splitlines()) == 90 * 2 + 1
+
+
+# Several optimizers (mmagic's GANs): each its own param group when they share schedulers.
+_MM_GAN = """\
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=60)
+train_dataloader = dict(batch_size=2)
+optim_wrapper = dict(
+    constructor='MultiOptimWrapperConstructor',
+    generator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4, betas=(0.5, 0.999))),
+    discriminator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=4e-4)))
+"""
+_MM_SHARED = _MM_GAN + """\
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
+    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False, begin=10),
+]
+"""
+_MM_OWN = _MM_GAN + """\
+param_scheduler = dict(
+    generator=[dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
+               dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False, begin=10)],
+    discriminator=dict(type='MultiStepLR', milestones=[20, 40], by_epoch=False, gamma=0.5))
+"""
+
+
+def _mmengine_built_lrs(path: Path, iters: int, names: list[str]) -> list[list[float]]:
+    """The lrs of the named optimizers as mmengine's Runner builds their schedulers
+    (build_param_scheduler: one list for all, or each its own; ends filled with
+    max_iters) and its ParamSchedulerHook steps them after every iteration."""
+    import types
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.hooks import ParamSchedulerHook
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    cfg = Config.fromfile(str(path))
+    opts = {n: torch.optim.Adam([torch.zeros(1, requires_grad=True)],
+                                lr=cfg.optim_wrapper[n].optimizer.lr) for n in names}
+    scheds = {}
+    for name, opt in opts.items():
+        chosen = cfg.param_scheduler
+        if isinstance(chosen, dict) and "type" not in chosen:
+            chosen = chosen[name]
+        chosen = chosen if isinstance(chosen, list) else [chosen]
+        scheds[name] = [PARAM_SCHEDULERS.build({"end": iters, **dict(c)},
+                                               default_args={"optimizer": opt})
+                        for c in chosen]
+    run = types.SimpleNamespace(param_schedulers=scheds)
+    rows = []
+    for i in range(iters):
+        rows.append([o.param_groups[0]["lr"] for o in opts.values()])
+        ParamSchedulerHook().after_train_iter(run, i)  # type: ignore[arg-type]
+    return rows
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("body", [_MM_SHARED, _MM_OWN.replace(
+    "discriminator=dict(type='MultiStepLR', milestones=[20, 40], by_epoch=False, gamma=0.5)",
+    "discriminator=[dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),"
+    " dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False, begin=10)]")],
+    ids=["one-list-for-all", "each-its-own-alike"])
+def test_mmengine_optimizers_sharing_schedulers_are_param_groups(body: str,
+                                                                 tmp_path: Path) -> None:
+    pytest.importorskip("mmengine")
+    path = _write(tmp_path, "gan.py", body)
+    spec = lrviz.load_spec(path, {"training": {"dataset_size": 10}})
+    assert [g["lr"] for g in spec.optimizer.param_groups] == [1e-4, 4e-4]
+    trace = lrviz.simulate(spec)
+    ours = [[float(trace.lrs[g][i]) for g in range(2)] for i in range(trace.steps)]
+    assert ours == _mmengine_built_lrs(path, 60, ["generator", "discriminator"])
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("name", ["generator", "discriminator"])
+def test_mmengine_one_optimizer_of_several_by_from(name: str, tmp_path: Path,
+                                                   runner: CliRunner) -> None:
+    pytest.importorskip("mmengine")
+    path = _write(tmp_path, "gan.py", _MM_OWN)
+    spec = lrviz.load_spec(path, {"training": {"dataset_size": 10}}, from_=f"mmengine:{name}")
+    ours = [[float(x)] for x in lrviz.simulate(spec).lrs[0]]
+    assert ours == _mmengine_built_lrs(path, 60, [name])
+    out = tmp_path / "x.csv"
+    result = runner.invoke(app, ["plot", str(path), "--from", f"mmengine:{name}",
+                                 "--dataset-size", "10", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text().splitlines()) == 61
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    ([], "error: {path}: param_scheduler: the optimizers generator and discriminator have "
+         "their own schedulers and lrviz plots one schedule per file; choose one with "
+         "--from mmengine:generator or --from mmengine:discriminator"),
+    (["--from", "mmengine:critic"], "error: --from: no optimizer 'critic' in optim_wrapper; "
+                                    "expected one of generator, discriminator"),
+    (["--from", "hf:generator"], "error: --from: hf files have no parts; expected --from hf"),
+])
+def test_mmengine_optimizers_with_their_own_schedulers_are_one_line(
+        args: list[str], line: str, tmp_path: Path, runner: CliRunner) -> None:
+    path = _write(tmp_path, "gan.py", _MM_OWN)
+    result = runner.invoke(app, ["plot", str(path), *args, "--dataset-size", "10"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [line.format(path=path)]

@@ -14,7 +14,7 @@ folder, the current folder or an ``--allow-path`` folder), and merged as mmengin
 them (mappings key by key, ``_delete_=True`` replaces).
 
 What is read: ``param_scheduler`` (a dict or a list), ``optim_wrapper.optimizer`` (or the
-old ``optimizer``), ``train_cfg`` (``max_epochs`` or ``max_iters``),
+old ``optimizer``; several optimizers, below), ``train_cfg`` (``max_epochs`` or ``max_iters``),
 ``train_dataloader.batch_size`` and ``optim_wrapper.accumulative_counts``. ``max_iters``
 counts iterations, which are micro-batches: lrviz's ``max_steps`` (optimizer steps) is
 ``max_iters / accumulative_counts``, and a ``max_iters`` that ends in a partial window is
@@ -26,6 +26,15 @@ else (a list side by side, ``begin``/``end`` windows, ``convert_to_iter_based``,
 ``eta_min_ratio``) is ``mmengine:param_scheduler``: mmengine's own classes, stepped as its
 ParamSchedulerHook steps them (lrviz.schedulers.mmengine; the ``mmengine`` extra).
 
+Several optimizers (GANs: ``optim_wrapper = dict(constructor='MultiOptimWrapperConstructor',
+generator=dict(optimizer=...), discriminator=dict(optimizer=...))``): mmengine's
+``Runner.build_param_scheduler`` gives every optimizer the same ``param_scheduler``, or,
+when it is a dict keyed by the optimizers' names (no ``type``), each its own list. An
+lrviz spec is one schedule on one optimizer whose param groups each keep their own lr,
+and an mmengine scheduler scales each group from its own initial lr: so optimizers that
+share their schedulers are read as one param group each, in the config's order (the
+same floats). Optimizers with different schedulers are refused in one line, unless
+``--from mmengine:NAME`` (:func:`read_part`) picks one of them.
 """
 
 from __future__ import annotations
@@ -235,29 +244,70 @@ def _key(node: ast.AST, names: dict[str, Any], source: str) -> Any:
 
 
 def read(data: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, str]]:
+    return _read(data, source, None)
+
+
+def read_part(data: dict[str, Any], source: str, part: str) -> tuple[dict[str, Any],
+                                                                      dict[str, str]]:
+    """The schedule of the optimizer named ``part`` of a config with several
+    (``--from mmengine:NAME``)."""
+    return _read(data, source, part)
+
+
+def _read(data: dict[str, Any], source: str,
+          part: str | None) -> tuple[dict[str, Any], dict[str, str]]:
     t = Translation(source)
     wrapper = data.get("optim_wrapper")
-    groups: list[tuple[str, dict[str, Any]]] = []
-    if isinstance(wrapper, dict) and wrapper.get("optimizer") is not None:
+    scheds, sched_key = data.get("param_scheduler"), "param_scheduler"
+    several = _optimizers(wrapper)
+    if part is not None and part not in several:
+        raise SpecError(f"no optimizer {part!r} in optim_wrapper; expected one of "
+                        f"{', '.join(several) or '(it has a single optimizer)'}", "--from")
+    groups: list[tuple[str, dict[str, Any]]] = []  # (key, optimizer) per param group
+    if several:
+        names = [part] if part is not None else list(several)
+        per_name = isinstance(scheds, dict) and "type" not in scheds
+        if per_name:  # Runner.build_param_scheduler: each optimizer its own list
+            for name in names:
+                if name not in scheds:  # type: ignore[operator]
+                    raise SpecError(f"no schedulers for the optimizer {name!r}",
+                                    t.at("param_scheduler"))
+            chosen = [_required(scheds[n], t, f"param_scheduler.{n}")  # type: ignore[index]
+                      for n in names]
+            if any(c != chosen[0] for c in chosen[1:]):
+                raise SpecError(
+                    f"the optimizers {' and '.join(names)} have their own schedulers and "
+                    "lrviz plots one schedule per file; choose one with "
+                    f"{' or '.join(f'--from mmengine:{n}' for n in names)}",
+                    t.at("param_scheduler"))
+            scheds, sched_key = scheds[names[0]], f"param_scheduler.{names[0]}"  # type: ignore[index]
+        for name in names:
+            groups.append((f"optim_wrapper.{name}.optimizer",
+                           _required(several[name]["optimizer"], t,
+                                     f"optim_wrapper.{name}.optimizer")))
+    elif isinstance(wrapper, dict) and wrapper.get("optimizer") is not None:
         groups.append(("optim_wrapper.optimizer",
                        _required(wrapper["optimizer"], t, "optim_wrapper.optimizer")))
     elif data.get("optimizer") is not None:
         groups.append(("optimizer", _required(data["optimizer"], t, "optimizer")))
-    scheds = data.get("param_scheduler")
     if not groups and scheds is None:
         raise SpecError("neither param_scheduler nor an optimizer; the schedule is set in "
                         "code, not in this file", source)
-    scheds = _required(scheds, t, "param_scheduler")
+    scheds = _required(scheds, t, sched_key)
     _optimizer(t, groups)
     cfg = _required_keys(data.get("train_cfg"), t, "train_cfg",
                          ("type", "by_epoch", "max_epochs", "max_iters"))
     loader = _required_keys(data.get("train_dataloader"), t, "train_dataloader", ("batch_size",))
+    for name, sub in several.items():
+        if sub.get("accumulative_counts", 1) != 1:
+            raise SpecError("accumulation in one of several optimizers is not simulated",
+                            t.at(f"optim_wrapper.{name}.accumulative_counts"))
     if scheds is None:
         t.put("scheduler.type", "constant", "(no param_scheduler: a constant lr)")
         t.put("scheduler.factor", 1.0, "(no param_scheduler: a constant lr)")
         by_epoch = True
     else:
-        key = "param_scheduler"
+        key = sched_key
         items = scheds if isinstance(scheds, list) else [scheds]
         if not items:
             raise SpecError("an empty list; expected at least one scheduler", t.at(key))
@@ -283,6 +333,15 @@ def _required_keys(value: Any, t: Translation, key: str, keys: tuple[str, ...]) 
     return value
 
 
+def _optimizers(wrapper: Any) -> dict[str, dict[str, Any]]:
+    """The named optimizers of an ``optim_wrapper`` with several (each a mapping with its
+    own ``optimizer``), in the config's order; empty for a single optimizer."""
+    if not isinstance(wrapper, dict) or wrapper.get("optimizer") is not None:
+        return {}
+    return {name: value for name, value in wrapper.items()
+            if isinstance(value, dict) and isinstance(value.get("optimizer"), dict | Opaque)}
+
+
 def _required(value: Any, t: Translation, key: str) -> Any:
     """``value`` (read at ``key``), or the error of the first part of it lrviz did not
     compute (see :class:`Opaque`)."""
@@ -298,15 +357,29 @@ def _required(value: Any, t: Translation, key: str) -> Any:
 
 
 def _optimizer(t: Translation, groups: list[tuple[str, dict[str, Any]]]) -> None:
-    """``optimizer:`` from the config's optimizer."""
+    """``optimizer:``: one optimizer, or one param group per optimizer of several."""
     if not groups:
         return
-    key, opt = groups[0]
-    opt = mapping(opt, t.at(key))
-    t.put("optimizer.type", optimizer_class(text(opt.get("type", "SGD"), t.at(f"{key}.type"))),
-          f"{key}.type")
-    if "lr" in opt:
-        t.put("optimizer.lr", number(opt["lr"], t.at(f"{key}.lr"), minimum=0), f"{key}.lr")
+    first_key, first = groups[0]
+    first = mapping(first, t.at(first_key))
+    t.put("optimizer.type", optimizer_class(text(first.get("type", "SGD"),
+                                                 t.at(f"{first_key}.type"))),
+          f"{first_key}.type")
+    if len(groups) == 1:
+        if "lr" in first:
+            t.put("optimizer.lr", number(first["lr"], t.at(f"{first_key}.lr"), minimum=0),
+                  f"{first_key}.lr")
+        return
+    lrs = []
+    for i, (key, opt) in enumerate(groups):
+        opt = mapping(opt, t.at(key))
+        if "lr" not in opt:
+            raise SpecError("expected the optimizer's lr", t.at(key))
+        lrs.append({"lr": number(opt["lr"], t.at(f"{key}.lr"), minimum=0)})
+        t.locations[f"optimizer.param_groups[{i}].lr"] = t.at(
+            f"{key}.lr (each optimizer is a param group: the same scheduler scales its lr)")
+    t.put("optimizer.param_groups", lrs, groups[0][0].rpartition(".optimizer")[0]
+          .rpartition(".")[0] or "optim_wrapper")
 
 
 def _same_as_torch(s: dict[str, Any], cfg: dict[str, Any]) -> bool:
