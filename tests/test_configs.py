@@ -252,6 +252,11 @@ def _write(tmp_path: Path, name: str, body: str) -> Path:
      "t.yml: lr_scheduler: axolotl's own 'one_cycle' schedule is not simulated yet"),
     ("t.json", '{"train_batch_size": 8, "zero_optimization": {"stage": 1}}',
      "t.json: neither scheduler: nor optimizer:"),
+    # a schedule in the file, of a class lrviz does not simulate: named, not "set in code"
+    ("t.yaml", "lr_scheduler:\n  object:\n    _target_: timm.scheduler.CosineLRScheduler\n"
+     "    t_initial: 10\n", "t.yaml: lr_scheduler.object._target_: "
+     "timm.scheduler.CosineLRScheduler is not a torch scheduler; lrviz simulates "
+     "torch.optim.lr_scheduler classes"),
 ])
 def test_bad_configs_fail_in_one_line(name: str, body: str, expected: str, tmp_path: Path,
                                       runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
