@@ -1018,3 +1018,20 @@ def test_mmengine_optimizers_with_their_own_schedulers_are_one_line(
     result = runner.invoke(app, ["plot", str(path), *args, "--dataset-size", "10"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [line.format(path=path)]
+
+
+@pytest.mark.parametrize("flags", [["--dataset-size", "1000"], ["--world-size", "2"]])
+def test_loop_flags_a_plain_loop_would_ignore_are_refused(flags: list[str], tmp_path: Path,
+                                                          runner: CliRunner) -> None:
+    """A LightningCLI config runs lrviz's plain loop (an epoch is --steps-per-epoch rows):
+    --dataset-size was accepted and silently dropped, plotting 1-step epochs."""
+    path = _write(tmp_path, "cli.yaml", "trainer:\n  max_epochs: 5\noptimizer:\n"
+                  "  class_path: Adam\n  init_args:\n    lr: 1.0e-5\nlr_scheduler:\n"
+                  "  class_path: CosineAnnealingLR\n  init_args:\n    T_max: 20\n")
+    out = tmp_path / "x.csv"
+    result = runner.invoke(app, ["plot", str(path), *flags, "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {flags[0]}: expected no value: this spec runs the plain loop, whose rows are "
+        "steps, not samples; --steps-per-epoch N sets an epoch's length"]
+    assert not out.exists()
