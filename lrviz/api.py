@@ -26,10 +26,11 @@ def load_spec(
 
     The file is lrviz's YAML spec or a config lrviz reads (README "Configs you already
     have"), told apart by its content; ``from_`` names the format instead (``"lrviz"``,
-    ``"lightning"``: :func:`lrviz.readers.names`). ``text`` is the file's contents when
+    ``"lightning"``: :func:`lrviz.readers.names`; ``"mmengine:NAME"``, one optimizer of
+    several). ``text`` is the file's contents when
     the caller has already read it; ``kwargs`` go to :func:`lrviz.build.build_spec`.
     """
-    raw, locations = readers.read(path, text, from_)
+    raw, locations = readers.read(path, text, from_, kwargs.get("allow_paths", ()))
     kwargs["locations"] = {**locations, **kwargs.get("locations", {})}
     return build_file_spec(merge(raw, overrides) if overrides else raw, path, **kwargs)
 

@@ -97,7 +97,14 @@ def build_spec(
     training, resume = _training(check, raw)
     if training is not None and training["framework"] == "plain" and not (
             {"epochs", "max_steps"} & set(training)):
-        training = None  # the plain loop, its length from the top level
+        # the plain loop, its length from the top level: a loop value given there (a
+        # --dataset-size for a LightningCLI config) would be ignored, so it is refused
+        unused = next((k for k in training if k != "framework"), None)
+        if unused is not None:
+            raise check.fail(f"training.{unused}", "expected no value: this spec runs the "
+                             "plain loop, whose rows are steps, not samples; "
+                             "--steps-per-epoch N sets an epoch's length")
+        training = None
     steps_per_epoch = 1
     if raw.get("steps_per_epoch") is not None:
         steps_per_epoch = check.keyed("", "steps_per_epoch", raw["steps_per_epoch"])

@@ -428,8 +428,11 @@ def momentum_overwritten(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
     if not cyclers:
         return
     node = cyclers[0]
-    low = _per_group(node.params.get("base_momentum", node.info.param("base_momentum").default))
-    high = _per_group(node.params.get("max_momentum", node.info.param("max_momentum").default))
+    # torch's names, or DeepSpeed's OneCycle's (cycle_min_mom at the peak lr)
+    low_key, high_key = (("base_momentum", "max_momentum") if "base_momentum" in
+                         node.info.param_names else ("cycle_min_mom", "cycle_max_mom"))
+    low = _per_group(node.params.get(low_key, node.info.param(low_key).default))
+    high = _per_group(node.params.get(high_key, node.info.param(high_key).default))
     cycled = f"{_num(min(low))}..{_num(max(high))}"
     betas = _uses_betas(spec)
     opt = spec.optimizer
@@ -468,7 +471,7 @@ def momentum_overwritten(spec: Spec, trace: Trace | None) -> Iterator[Finding]:
                 f"{opt.type} {what} {_num(value)} is replaced by {node.type}'s cycled "
                 f"{what} ({cycled}) from step 0",
                 0, _join(path, key),
-                f"set {turn_off}: false to keep it, or set base_momentum/max_momentum instead",
+                f"set {turn_off}: false to keep it, or set {low_key}/{high_key} instead",
             )
 
 

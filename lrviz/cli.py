@@ -518,6 +518,7 @@ def code(ctx: typer.Context) -> None:
 def spec_(
     path: Annotated[Path, typer.Argument(help="A config file (any format lrviz reads).")],
     from_: FromFormat = None,
+    allow_path: AllowPath = None,
     debug: Debug = False,
 ) -> None:
     """Print the lrviz spec read from a config, each value with where it came from.
@@ -530,7 +531,8 @@ def spec_(
         from lrviz.readers.common import assumptions
         from lrviz.readers.show import to_yaml
 
-        raw, locations = readers.read(path, from_=from_)
+        raw, locations = readers.read(path, from_=from_,
+                                      allow_paths=tuple(allow_path or ()))
         for note in assumptions(locations, raw):
             _say("note", f"assumed {note}")
         sys.stdout.write(to_yaml(raw, locations))

@@ -71,7 +71,8 @@ AllowImport = Annotated[bool, typer.Option(
 FromFormat = Annotated[str | None, typer.Option(
     "--from", metavar="NAME", show_default=False,
     help="Read every spec file as this format: "
-    f"{', '.join(_readers.names())}; default: told by each file's content.")]
+    f"{', '.join(_readers.names())} (mmengine:NAME: the optimizer NAME of several); "
+    "default: told by each file's content.")]
 AllowPath = Annotated[list[Path] | None, typer.Option(
     "--allow-path", metavar="DIR", show_default=False,
     help="A folder specs may name files in, besides their own and the current folder; "

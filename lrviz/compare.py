@@ -156,7 +156,7 @@ def load_inputs(
         if kind is not None:
             items.append(curve(kind, run_name(path)))
             continue
-        raw, found = readers.read(path, from_=from_)
+        raw, found = readers.read(path, from_=from_, allow_paths=allow_paths)
         if steps is not None:
             raw["steps"] = steps
         variants = sweep_variants(raw, sweep) if sweep else [(raw, {})]

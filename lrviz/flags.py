@@ -206,16 +206,20 @@ def parse(tokens: list[str], extra: tuple[RunFlag, ...] = (), command: str = "pl
     known = _by_flag(RUN_FLAGS + own)
     _refuse_others(tokens, known, command)
     pairs = _split(tokens, inv, known)
-    for flag, value in pairs:  # the file is read with it, before the other flags apply
+    allowed: list[Path] = []
+    for flag, value in pairs:  # the file is read with these, before the other flags apply
         if flag in known and known[flag].dest == "from_":
             inv.from_ = value
+        if flag == "--allow-path" and value is not None:
+            allowed.append(Path(value))  # a config's _base_ files may be there
     if inv.target is None:
         if pairs and not inv.help:
             raise SpecError("give a scheduler name (see `lrviz list`) or a YAML spec first",
                             pairs[0][0])
         return inv
     if is_spec_path(inv.target):
-        inv.file_raw, file_locations = readers.read(inv.target, from_=inv.from_)
+        inv.file_raw, file_locations = readers.read(inv.target, from_=inv.from_,
+                                                    allow_paths=tuple(allowed))
         inv.locations.update(file_locations)
         sched_raw = inv.file_raw.get("scheduler")
         kind = sched_raw.get("type") if isinstance(sched_raw, dict) else None

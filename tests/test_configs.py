@@ -235,7 +235,7 @@ def _write(tmp_path: Path, name: str, body: str) -> Path:
     ("t.py", "import os\nparam_scheduler = dict(type='StepLR')\n",
      "t.py: line 1: lrviz reads only `name = literal data`"),
     ("t.py", "param_scheduler = dict(type='StepLR', step_size=open('x'))\n",
-     "t.py: line 1: Call is not literal data"),
+     "t.py: param_scheduler.step_size: line 1: a call is not literal data"),
     ("t.py", "_base_ = ['/etc/passwd.py']\n", "outside the spec's folder"),
     ("t.py", "train_cfg = dict(type='IterBasedTrainLoop', max_iters=900)\n"
      "param_scheduler = [dict(type='LinearLR', end=50, by_epoch=False),\n"
@@ -252,6 +252,11 @@ def _write(tmp_path: Path, name: str, body: str) -> Path:
      "t.yml: lr_scheduler: axolotl's own 'one_cycle' schedule is not simulated yet"),
     ("t.json", '{"train_batch_size": 8, "zero_optimization": {"stage": 1}}',
      "t.json: neither scheduler: nor optimizer:"),
+    # a schedule in the file, of a class lrviz does not simulate: named, not "set in code"
+    ("t.yaml", "lr_scheduler:\n  object:\n    _target_: timm.scheduler.CosineLRScheduler\n"
+     "    t_initial: 10\n", "t.yaml: lr_scheduler.object._target_: "
+     "timm.scheduler.CosineLRScheduler is not a torch scheduler; lrviz simulates "
+     "torch.optim.lr_scheduler classes"),
 ])
 def test_bad_configs_fail_in_one_line(name: str, body: str, expected: str, tmp_path: Path,
                                       runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -744,3 +749,289 @@ def test_deepspeed_auto_values_are_filled_as_the_hf_integration_fills_them(
                             lr=ds.config["optimizer"]["params"]["lr"])
     sched = getattr(lr_schedules, filled["type"])(opt, **filled["params"])
     assert lrs == _stepped(opt, sched, len(lrs))
+
+
+# --- what real configs of each project hold (found trying them) --------------------------
+
+@pytest.mark.frameworks
+def test_deepspeed_onecycle_cycling_momentum_is_checked_not_a_crash() -> None:
+    """DeepSpeed's OneCycle names its momentum bounds cycle_min_mom/cycle_max_mom, not
+    torch's base_momentum/max_momentum; `check` read torch's names and crashed."""
+    pytest.importorskip("deepspeed")
+    report = lrviz.simulate({"steps": 30, "optimizer": {"type": "SGD", "lr": 0.01,
+                                                       "momentum": 0.5},
+                             "scheduler": {"type": "deepspeed:OneCycle", "cycle_min_lr": 1e-4,
+                                           "cycle_max_lr": 1e-3, "cycle_first_step_size": 10}})
+    found = [f for f in report.findings if f.code == "momentum-overwritten"]
+    assert len(found) == 1 and "(0.8..0.9)" in found[0].message, report.findings
+
+
+_DS_BATCH_ONLY = """\
+{
+  "train_batch_size": 64,
+  "train_micro_batch_size_per_gpu": 8,
+  "optimizer": {"type": "Adam", "params": {"lr": 0.001}},
+  "scheduler": {"type": "WarmupLR", "params": {"warmup_min_lr": 0, "warmup_max_lr": 0.001,
+                                               "warmup_num_steps": 10}}
+}
+"""
+
+
+def test_deepspeed_derives_the_accumulation_from_train_batch_size(tmp_path: Path) -> None:
+    """train_batch_size 64 of micro-batches of 8 is 8 accumulated micro-batches per
+    optimizer step (one process), as DeepSpeed derives it; lrviz took 1 and plotted an
+    8 times longer run."""
+    path = _write(tmp_path, "ds_bsz64.json", _DS_BATCH_ONLY)
+    spec = lrviz.load_spec(path, {"training": {"dataset_size": 6400, "epochs": 1}})
+    assert spec.training is not None and spec.training["grad_accum"] == 8
+    assert spec.plan.rows == 100  # 800 micro-batches / 8
+    assert any(n.startswith("assumed training.grad_accum: gradient_accumulation_steps 8 = "
+                            "train_batch_size / train_micro_batch_size_per_gpu / 1 process")
+               for n in spec.notes), spec.notes
+    alone = _write(tmp_path, "ds_total.json", _DS_BATCH_ONLY.replace(
+        '  "train_micro_batch_size_per_gpu": 8,\n', ""))
+    spec = lrviz.load_spec(alone, {"training": {"dataset_size": 6400, "epochs": 1}})
+    assert spec.training is not None and spec.training["batch_size"] == 64
+    assert spec.plan.rows == 100
+
+
+def test_hf_deepspeed_path_is_relative_to_the_current_folder_as_transformers_opens_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LLaMA-Factory's examples name `deepspeed: examples/deepspeed/ds_z3_config.json`,
+    run from the project's root; lrviz looked for it beside the YAML only."""
+    _write(tmp_path, "ds_warmup.json",
+           '{"scheduler": {"type": "WarmupLR", "params": {"warmup_num_steps": 5}}}')
+    (tmp_path / "examples").mkdir()
+    _write(tmp_path / "examples", "sft.yaml",
+           "learning_rate: 1.0e-4\nnum_train_epochs: 1\nper_device_train_batch_size: 2\n"
+           "deepspeed: ds_warmup.json\n")
+    monkeypatch.chdir(tmp_path)
+    raw, _ = lrviz.readers.read("examples/sft.yaml")
+    assert raw["scheduler"]["type"] == "deepspeed:WarmupLR"
+
+
+@pytest.mark.parametrize(("warmup", "expected"), [
+    ("0.1", {"warmup_ratio": 0.1}),  # handed to TrainingArguments: transformers 5's ratio
+    ("1", {"num_warmup_steps": 2}),  # axolotl's builder turns 1 into 2
+    ("7", {"num_warmup_steps": 7}),
+])
+def test_axolotl_warmup_steps_as_axolotl_hands_them_over(
+        warmup: str, expected: dict, tmp_path: Path) -> None:
+    path = _write(tmp_path, "ax.yml", "base_model: m\nlr_scheduler: cosine\nlearning_rate: 5e-6\n"
+                  f"micro_batch_size: 1\nmax_steps: 50\nwarmup_steps: {warmup}\n")
+    raw, _ = lrviz.readers.read(path)
+    params = {k: raw["scheduler"][k] for k in expected}
+    assert params == expected
+
+
+@pytest.mark.frameworks
+def test_axolotl_warmup_ratio_in_warmup_steps_is_the_trainers(tmp_path: Path) -> None:
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    import torch
+
+    path = _write(tmp_path, "ax.yml", "base_model: m\nlr_scheduler: cosine\nlearning_rate: 5e-6\n"
+                  "micro_batch_size: 1\nmax_steps: 50\nwarmup_steps: 0.1\n")
+    spec = lrviz.load_spec(path, {"training": {"dataset_size": 1000}})
+    lrs = [float(x) for x in lrviz.simulate(spec).lrs[0]]
+    args = transformers.TrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True,
+                                          learning_rate=5e-6, max_steps=50, warmup_steps=0.1,
+                                          lr_scheduler_type="cosine")
+    model = torch.nn.Linear(1, 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-6)
+    sched = transformers.Trainer(model=model, args=args).create_scheduler(50, optimizer=opt)
+    assert lrs == _stepped(opt, sched, 50)
+
+
+# mmengine configs compute their data pipelines; only what lrviz reads must be literal.
+_MM_BASE = """\
+data_preprocessor = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
+bgr_mean = data_preprocessor['mean'][::-1]
+train_pipeline = [dict(type='LoadImageFromFile'), dict(type='Fill', value=bgr_mean)]
+max_epochs = 12
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+"""
+_MM_CHILD = """\
+_base_ = ['./_base_/runtime.py']
+work_dir = f'./work_dirs/{max_epochs}e'
+checkpoint = 'https://example.org/weights/' + 'resnet50.pth'
+train_pipeline = {{_base_.train_pipeline}}
+train_pipeline += [dict(type='PackInputs')]
+train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline, root=work_dir))
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.02, momentum=0.9))
+param_scheduler = dict(type='MultiStepLR', milestones=[8, {{_base_.max_epochs}} - 1])
+"""
+
+
+def test_mmengine_values_lrviz_does_not_read_may_be_code(tmp_path: Path) -> None:
+    """mmpretrain's dataset bases subscript their values, mmagic's configs build paths
+    with f-strings and `+`, and pipelines grow by `+=`: the schedule is literal, so these
+    files read; lrviz refused each at its first such line."""
+    (tmp_path / "_base_").mkdir()
+    _write(tmp_path / "_base_", "runtime.py", _MM_BASE)
+    path = _write(tmp_path, "cfg.py", _MM_CHILD)
+    raw, _ = lrviz.readers.read(path)
+    assert raw["scheduler"] == {"type": "MultiStepLR", "interval": "epoch", "milestones": [8, 11]}
+    assert raw["training"]["epochs"] == 12 and raw["training"]["batch_size"] == 4
+
+
+def test_mmengine_code_where_lrviz_reads_is_one_line_naming_the_key(tmp_path: Path,
+                                                                     runner: CliRunner) -> None:
+    path = _write(tmp_path, "cfg.py", "lr = 0.01\nbase = dict(lr=lr)\n"
+                  "optim_wrapper = dict(optimizer=dict(type='SGD', lr=base['lr'] * 2))\n"
+                  "param_scheduler = dict(type='StepLR', step_size=2)\n"
+                  "train_cfg = dict(max_epochs=4)\n")
+    result = runner.invoke(app, ["plot", str(path), "--dataset-size", "8", "--batch-size", "2"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {path}: optim_wrapper.optimizer.lr: line 3: a subscript is not literal data; "
+        "lrviz never runs a config"]
+
+
+def test_mmengine_base_files_follow_allow_path(tmp_path: Path, runner: CliRunner,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenMMLab configs name `../_base_/...`: outside the config's folder. The error said
+    --allow-path allows it, but the _base_ files never looked at --allow-path (and `spec`
+    had no --allow-path)."""
+    (tmp_path / "configs" / "_base_").mkdir(parents=True)
+    (tmp_path / "configs" / "resnet").mkdir()
+    _write(tmp_path / "configs" / "_base_", "schedule.py",
+           "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n"
+           "param_scheduler = dict(type='MultiStepLR', milestones=[30, 60])\n"
+           "train_cfg = dict(max_epochs=90)\ntrain_dataloader = dict(batch_size=32)\n")
+    path = _write(tmp_path / "configs" / "resnet", "r50.py",
+                  "_base_ = ['../_base_/schedule.py']\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    refused = runner.invoke(app, ["spec", str(path)])
+    assert refused.exit_code == 2 and "--allow-path DIR allows" in refused.stderr
+    allowed = ["--allow-path", str(tmp_path / "configs")]
+    shown = runner.invoke(app, ["spec", str(path), *allowed])
+    assert shown.exit_code == 0, shown.output
+    assert "milestones: [30, 60]" in shown.stdout
+    out = tmp_path / "x.csv"
+    plotted = runner.invoke(app, ["plot", str(path), "--dataset-size", "64", *allowed,
+                                  "-o", str(out)])
+    assert plotted.exit_code == 0, plotted.output
+    assert len(out.read_text().splitlines()) == 90 * 2 + 1
+
+
+# Several optimizers (mmagic's GANs): each its own param group when they share schedulers.
+_MM_GAN = """\
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=60)
+train_dataloader = dict(batch_size=2)
+optim_wrapper = dict(
+    constructor='MultiOptimWrapperConstructor',
+    generator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4, betas=(0.5, 0.999))),
+    discriminator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=4e-4)))
+"""
+_MM_SHARED = _MM_GAN + """\
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
+    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False, begin=10),
+]
+"""
+_MM_OWN = _MM_GAN + """\
+param_scheduler = dict(
+    generator=[dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
+               dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False, begin=10)],
+    discriminator=dict(type='MultiStepLR', milestones=[20, 40], by_epoch=False, gamma=0.5))
+"""
+
+
+def _mmengine_built_lrs(path: Path, iters: int, names: list[str]) -> list[list[float]]:
+    """The lrs of the named optimizers as mmengine's Runner builds their schedulers
+    (build_param_scheduler: one list for all, or each its own; ends filled with
+    max_iters) and its ParamSchedulerHook steps them after every iteration."""
+    import types
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.hooks import ParamSchedulerHook
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    cfg = Config.fromfile(str(path))
+    opts = {n: torch.optim.Adam([torch.zeros(1, requires_grad=True)],
+                                lr=cfg.optim_wrapper[n].optimizer.lr) for n in names}
+    scheds = {}
+    for name, opt in opts.items():
+        chosen = cfg.param_scheduler
+        if isinstance(chosen, dict) and "type" not in chosen:
+            chosen = chosen[name]
+        chosen = chosen if isinstance(chosen, list) else [chosen]
+        scheds[name] = [PARAM_SCHEDULERS.build({"end": iters, **dict(c)},
+                                               default_args={"optimizer": opt})
+                        for c in chosen]
+    run = types.SimpleNamespace(param_schedulers=scheds)
+    rows = []
+    for i in range(iters):
+        rows.append([o.param_groups[0]["lr"] for o in opts.values()])
+        ParamSchedulerHook().after_train_iter(run, i)  # type: ignore[arg-type]
+    return rows
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("body", [_MM_SHARED, _MM_OWN.replace(
+    "discriminator=dict(type='MultiStepLR', milestones=[20, 40], by_epoch=False, gamma=0.5)",
+    "discriminator=[dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),"
+    " dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False, begin=10)]")],
+    ids=["one-list-for-all", "each-its-own-alike"])
+def test_mmengine_optimizers_sharing_schedulers_are_param_groups(body: str,
+                                                                 tmp_path: Path) -> None:
+    pytest.importorskip("mmengine")
+    path = _write(tmp_path, "gan.py", body)
+    spec = lrviz.load_spec(path, {"training": {"dataset_size": 10}})
+    assert [g["lr"] for g in spec.optimizer.param_groups] == [1e-4, 4e-4]
+    trace = lrviz.simulate(spec)
+    ours = [[float(trace.lrs[g][i]) for g in range(2)] for i in range(trace.steps)]
+    assert ours == _mmengine_built_lrs(path, 60, ["generator", "discriminator"])
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("name", ["generator", "discriminator"])
+def test_mmengine_one_optimizer_of_several_by_from(name: str, tmp_path: Path,
+                                                   runner: CliRunner) -> None:
+    pytest.importorskip("mmengine")
+    path = _write(tmp_path, "gan.py", _MM_OWN)
+    spec = lrviz.load_spec(path, {"training": {"dataset_size": 10}}, from_=f"mmengine:{name}")
+    ours = [[float(x)] for x in lrviz.simulate(spec).lrs[0]]
+    assert ours == _mmengine_built_lrs(path, 60, [name])
+    out = tmp_path / "x.csv"
+    result = runner.invoke(app, ["plot", str(path), "--from", f"mmengine:{name}",
+                                 "--dataset-size", "10", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text().splitlines()) == 61
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    ([], "error: {path}: param_scheduler: the optimizers generator and discriminator have "
+         "their own schedulers and lrviz plots one schedule per file; choose one with "
+         "--from mmengine:generator or --from mmengine:discriminator"),
+    (["--from", "mmengine:critic"], "error: --from: no optimizer 'critic' in optim_wrapper; "
+                                    "expected one of generator, discriminator"),
+    (["--from", "hf:generator"], "error: --from: hf files have no parts; expected --from hf"),
+])
+def test_mmengine_optimizers_with_their_own_schedulers_are_one_line(
+        args: list[str], line: str, tmp_path: Path, runner: CliRunner) -> None:
+    path = _write(tmp_path, "gan.py", _MM_OWN)
+    result = runner.invoke(app, ["plot", str(path), *args, "--dataset-size", "10"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [line.format(path=path)]
+
+
+@pytest.mark.parametrize("flags", [["--dataset-size", "1000"], ["--world-size", "2"]])
+def test_loop_flags_a_plain_loop_would_ignore_are_refused(flags: list[str], tmp_path: Path,
+                                                          runner: CliRunner) -> None:
+    """A LightningCLI config runs lrviz's plain loop (an epoch is --steps-per-epoch rows):
+    --dataset-size was accepted and silently dropped, plotting 1-step epochs."""
+    path = _write(tmp_path, "cli.yaml", "trainer:\n  max_epochs: 5\noptimizer:\n"
+                  "  class_path: Adam\n  init_args:\n    lr: 1.0e-5\nlr_scheduler:\n"
+                  "  class_path: CosineAnnealingLR\n  init_args:\n    T_max: 20\n")
+    out = tmp_path / "x.csv"
+    result = runner.invoke(app, ["plot", str(path), *flags, "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {flags[0]}: expected no value: this spec runs the plain loop, whose rows are "
+        "steps, not samples; --steps-per-epoch N sets an epoch's length"]
+    assert not out.exists()

@@ -59,9 +59,17 @@ def names() -> list[str]:
 
 
 def find(name: str, where: str = "--from") -> Reader:
-    """The reader called ``name``; ``where`` is the option that named it, for the error."""
+    """The reader called ``name`` (``NAME`` or ``NAME:PART``, a part of a file, which only
+    ``mmengine`` has: one optimizer of several); ``where`` is the option that named it."""
+    base, colon, part = name.partition(":")
     for reader in READERS:
-        if name.strip().lower() == reader.NAME:
+        if base.strip().lower() == reader.NAME:
+            if colon and not hasattr(reader, "read_part"):
+                raise SpecError(f"{reader.NAME} files have no parts; expected --from "
+                                f"{reader.NAME}", where)
+            if colon and not part.strip():
+                raise SpecError(f"expected --from {reader.NAME}:NAME, the optimizer's name",
+                                where)
             return reader
     shown = repr(name if len(name) <= 40 else name[:37] + "...")
     raise SpecError(f"unknown format {shown}; expected one of {', '.join(names())}", where)
@@ -83,27 +91,38 @@ def choose(data: dict[str, Any], source: str, from_: str | None = None) -> Reade
 
 
 def read(
-    path: str | Path, text: str | None = None, from_: str | None = None
+    path: str | Path, text: str | None = None, from_: str | None = None,
+    allow_paths: tuple[str | Path, ...] = (),
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The spec file at ``path`` (or its ``text``, already read) as a raw lrviz spec, and
     where its keys came from when the file spells them another way.
 
-    ``from_`` names the reader (:func:`names`); by default the file's content decides.
+    ``from_`` names the reader (:func:`names`), or ``mmengine:NAME`` one optimizer of an
+    mmengine config with several; by default the file's content decides. ``allow_paths``
+    are folders the files it names (``_base_``) may be in besides its own and the current
+    folder.
     """
+    part = None
     if from_ is not None:
         find(from_)  # an unknown name is refused before the file is read
-    data = parse(path, text)
-    return choose(data, str(path), from_).read(data, str(path))
+        from_, _, part = from_.partition(":")
+    data = parse(path, text, allow_paths)
+    reader = choose(data, str(path), from_)
+    if part:
+        return reader.read_part(data, str(path), part.strip())  # type: ignore[attr-defined]
+    return reader.read(data, str(path))
 
 
-def parse(path: str | Path, text: str | None = None) -> dict[str, Any]:
+def parse(path: str | Path, text: str | None = None,
+          allow_paths: tuple[str | Path, ...] = ()) -> dict[str, Any]:
     """The file at ``path`` parsed as plain data (the path policy and size caps applied),
-    before any reader reads it: YAML or JSON, or an mmengine Python config."""
+    before any reader reads it: YAML or JSON, or an mmengine Python config (whose
+    ``_base_`` files may also be in ``allow_paths``)."""
     from lrviz.readers.safe_yaml import load_yaml  # here: importing the registry stays light
 
     # an mmengine config is Python: parsed, never run (lrviz.readers.mmengine)
-    return (mmengine.load_python(path, text) if str(path).endswith(".py")
-            else load_yaml(path, text))
+    return (mmengine.load_python(path, text, allow_paths=allow_paths)
+            if str(path).endswith(".py") else load_yaml(path, text))
 
 
 def claims(data: dict[str, Any]) -> list[Reader]:

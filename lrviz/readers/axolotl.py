@@ -7,7 +7,8 @@ the spec is the HF Trainer's (:mod:`lrviz.readers.hf`) with these differences:
 - ``lr_scheduler`` defaults to ``cosine`` (axolotl's default); with
   ``cosine_min_lr_ratio`` axolotl builds its cosine with a floor, whose floats are
   those of ``hf:cosine_with_min_lr`` with ``min_lr_rate`` (the same formula);
-- the warmup: ``warmup_steps`` as given; ``warmup_ratio`` and axolotl's default warmup
+- the warmup: ``warmup_steps`` as given (below 1, a ratio, as transformers 5 reads it;
+  1 becomes 2, as axolotl sets it); ``warmup_ratio`` and axolotl's default warmup
   (3% of the run, at most 100 steps) are axolotl's own arithmetic on its own count of
   the run's steps (``int``, not HF's ``ceil``): lrviz computes them when the file gives
   ``max_steps``, and otherwise asks for ``warmup_steps``;
@@ -77,8 +78,12 @@ def _params(t: Translation) -> tuple[str, ...]:
 
 def _warmup(t: Translation, data: dict[str, Any]) -> None:
     if data.get("warmup_steps") is not None:
-        steps = number(data["warmup_steps"], t.at("warmup_steps"), integer=True, minimum=0)
-        t.put("scheduler.num_warmup_steps", steps, "warmup_steps")
+        steps = number(data["warmup_steps"], t.at("warmup_steps"), minimum=0)
+        if 0 < steps < 1:  # handed to TrainingArguments as it is: transformers 5's ratio
+            t.put("scheduler.warmup_ratio", steps, "warmup_steps (below 1: a ratio of the run)")
+            return
+        steps = number(steps, t.at("warmup_steps"), integer=True, minimum=0)
+        _put_warmup(t, int(steps), "warmup_steps")
         return
     total = t.raw.get("training", {}).get("max_steps")
     ratio = data.get("warmup_ratio")
@@ -92,4 +97,11 @@ def _warmup(t: Translation, data: dict[str, Any]) -> None:
     else:
         steps = min(int(0.03 * total), 100)
         how = f"axolotl's default warmup, min(int(0.03 × max_steps), 100) = {steps}"
-    t.put("scheduler.num_warmup_steps", steps, f"{key} ({how})")
+    _put_warmup(t, steps, f"{key} ({how})")
+
+
+def _put_warmup(t: Translation, steps: int, came_from: str) -> None:
+    """axolotl turns a warmup of 1 step into 2 (core/builders/base.py)."""
+    if steps == 1:
+        steps, came_from = 2, f"{came_from}; 1 becomes 2, as axolotl sets it"
+    t.put("scheduler.num_warmup_steps", steps, came_from)

@@ -5,7 +5,9 @@ WarmupDecayLR, WarmupCosineLR, OneCycle, LRRangeTest), which the catalog holds a
 ``deepspeed:NAME`` entries built from DeepSpeed itself (the ``deepspeed`` extra).
 ``optimizer: {type, params: {lr}}`` gives the lr. The loop is DeepSpeed's
 (``training: {framework: deepspeed}``) with ``train_micro_batch_size_per_gpu`` and
-``gradient_accumulation_steps``; DeepSpeed has no epochs of its own, so the run's length
+``gradient_accumulation_steps`` (what is missing of them derived from ``train_batch_size``
+as DeepSpeed derives it, for one process: an assumption lrviz notes); DeepSpeed has no
+epochs of its own, so the run's length
 comes from ``--epochs`` or ``--max-steps``.
 
 ``"auto"`` values are what the HF integration fills in (``HfTrainerDeepSpeedConfig``):
@@ -93,10 +95,33 @@ def read(data: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, s
               "train_batch_size / (train_micro_batch_size_per_gpu × gradient_accumulation_steps)")
     else:
         t.assume("training.world_size", 1, "world_size 1 (one process); --world-size N sets it")
+        if isinstance(total, int) and not isinstance(total, bool) and total > 0:
+            _derived_batch(t, total, micro, accum)
     t.missing("training.dataset_size", "the dataset's size; --dataset-size N gives it")
     t.missing("training.epochs", "the run's length (DeepSpeed has no epochs setting); "
                                  "--epochs N or --max-steps N gives it")
     return t.result()
+
+
+def _derived_batch(t: Translation, total: int, micro: Any, accum: Any) -> None:
+    """What DeepSpeed derives from ``train_batch_size`` when the micro-batch or the
+    accumulation is not given (``DeepSpeedConfig._set_batch_related_parameters``), for one
+    process: lrviz assumes it, and says so, since more processes change it."""
+    ints = [isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (micro, accum)]
+    if ints[0] and not ints[1]:
+        t.assume("training.grad_accum", max(1, total // micro),
+                 f"gradient_accumulation_steps {max(1, total // micro)} = train_batch_size / "
+                 "train_micro_batch_size_per_gpu / 1 process, as DeepSpeed derives it; with "
+                 "--world-size N give --grad-accum too")
+    elif ints[1] and not ints[0]:
+        t.assume("training.batch_size", max(1, total // accum),
+                 f"train_micro_batch_size_per_gpu {max(1, total // accum)} = train_batch_size / "
+                 "gradient_accumulation_steps / 1 process, as DeepSpeed derives it; with "
+                 "--world-size N give --batch-size too")
+    elif not ints[0] and not ints[1]:
+        t.assume("training.batch_size", total,
+                 f"train_micro_batch_size_per_gpu {total} = train_batch_size / 1 process, as "
+                 "DeepSpeed derives it; with --world-size N give --batch-size too")
 
 
 def _scheduler(t: Translation, value: Any, auto: dict[str, tuple[Any, str]],
@@ -181,11 +206,14 @@ def from_hf(t: Translation, ds: Any, hf: dict[str, Any]) -> bool:
 
 
 def _load_json(name: str, t: Translation) -> dict[str, Any]:
-    """The DeepSpeed JSON a TrainingArguments file names, by the path policy."""
+    """The DeepSpeed JSON a TrainingArguments file names, by the path policy: relative to
+    the current folder as transformers opens it (LLaMA-Factory's and axolotl's examples
+    name ``examples/deepspeed/ds_z3_config.json`` from the project's root), else to the
+    file's own folder."""
     from lrviz import inputs
 
     folder = os.path.dirname(os.path.abspath(t.source))
-    path = name if os.path.isabs(name) else os.path.join(folder, name)
+    path = name if os.path.isabs(name) or os.path.isfile(name) else os.path.join(folder, name)
     body = inputs.read_text(path, what="DeepSpeed config", where=t.at("deepspeed"),
                             limit=_MAX_JSON, roots=[folder, os.getcwd()])
     try:

@@ -52,6 +52,13 @@ def _targets(node: Any, path: str, depth: int) -> Iterator[tuple[str, dict[str, 
             yield from _targets(value, f"{path}.{key}" if path else key, depth + 1)
 
 
+def _looks_like_scheduler(target: str) -> bool:
+    """Whether a ``_target_`` outside torch names a scheduler (timm's CosineLRScheduler,
+    transformers' get_cosine_schedule_with_warmup)."""
+    name = target.rpartition(".")[2].lower()
+    return "schedul" in target.lower() or name.endswith("lr")
+
+
 def _target(node: dict[str, Any]) -> str:
     value = node.get("_target_")
     return value.strip() if isinstance(value, str) else ""
@@ -64,6 +71,11 @@ def read(data: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, s
     opts = [(p, n) for p, n in found
             if _target(n).startswith(_OPTIMIZERS) and not _target(n).startswith(_SCHEDULERS)]
     if not scheds and not opts:
+        other = next(((p, n) for p, n in found if _looks_like_scheduler(_target(n))), None)
+        if other is not None:  # a schedule in the file, of a class lrviz does not simulate
+            raise SpecError(f"{_target(other[1])} is not a torch scheduler; lrviz simulates "
+                            "torch.optim.lr_scheduler classes",
+                            t.at(f"{other[0]}._target_" if other[0] else "_target_"))
         raise SpecError("a Hydra config without a torch scheduler or optimizer (_target_: "
                         "torch.optim.lr_scheduler.X); the schedule is set in code, not here",
                         source)
