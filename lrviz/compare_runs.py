@@ -94,7 +94,7 @@ def is_run(path: str, options: Options, from_: str | None) -> LoggedRun | None:
     spec_error: SpecError | None = None
     spec_formats: list[Any] = []
     try:
-        spec_formats = readers.claims(readers.parse(path))
+        spec_formats = readers.claims(readers.parse(path, allow_paths=options.allowed))
     except SpecError as exc:
         spec_error = exc
     result, score = try_run(p, options)
