@@ -34,6 +34,7 @@ from lrviz.cli_options import (
     Outputs,
     StepColumn,
     Tag,
+    training_locations,
     with_training_flags,
 )
 from lrviz.errors import LrvizError, SpecError
@@ -367,6 +368,7 @@ def _print_summary(summaries: Sequence[Summary | RunSummary]) -> None:
 
 
 @app.command(cls=Command, context_settings=HELP)
+@with_training_flags
 def verify(
     spec: Annotated[str, typer.Argument(help="The spec the run was meant to follow.",
                                         show_default=False, metavar="SPEC")],
@@ -385,6 +387,7 @@ def verify(
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
     debug: Debug = False,
+    training: dict[str, Any] | None = None,
 ) -> None:
     """Did a run follow the plan? Hold the lr it logged against the simulation.
 
@@ -401,8 +404,9 @@ def verify(
 
         outputs = output or []
         overlay.check_outputs(outputs)
-        plan = load_spec(spec, from_=from_, allow_import=allow_import,
-                         allow_paths=tuple(allow_path or ()))
+        plan = load_spec(spec, {"training": training} if training else None, from_=from_,
+                         allow_import=allow_import, allow_paths=tuple(allow_path or ()),
+                         locations=training_locations(training))
         options = Options(tag, step_column, lr_column, tuple(allow_path or ()))
         logged = [read_run(run, options) for run in runs]  # all readable, or nothing runs
         _lean_torch()
@@ -454,7 +458,7 @@ def check(
         if from_ is not None:
             readers.find(from_)  # refused once, not once per spec
         training = dict(training or {})  # the training flags given (with_training_flags)
-        flags = {f"training.{k}": "--" + k.replace("_", "-") for k in training}
+        flags = training_locations(training)
         sample = resume_at is not None and resume_at.strip().lower() == "auto"
         if resume_at is not None and not sample:  # validated as training.resume.at is
             if not resume_at.strip().lstrip("+-").isdigit():
@@ -516,7 +520,8 @@ def code(ctx: typer.Context) -> None:
 
 @app.command("spec", cls=Command, context_settings=HELP)
 def spec_(
-    path: Annotated[Path, typer.Argument(help="A config file (any format lrviz reads).")],
+    path: Annotated[Path, typer.Argument(help="A config file (any format lrviz reads).",
+                                         metavar="FILE", show_default=False)],
     from_: FromFormat = None,
     allow_path: AllowPath = None,
     debug: Debug = False,

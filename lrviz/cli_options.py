@@ -118,3 +118,8 @@ def with_training_flags(command: Callable[..., None]) -> Callable[..., None]:
            if p.name != "training"]
     with_flags.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
     return with_flags
+
+
+def training_locations(training: dict[str, Any] | None) -> dict[str, str]:
+    """The flag that set each ``training.KEY`` (errors name the flag the user typed)."""
+    return {f"training.{k}": "--" + k.replace("_", "-") for k in training or {}}

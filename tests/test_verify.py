@@ -360,3 +360,23 @@ def test_a_long_log_that_differs_is_checked_in_few_full_passes(
     result = compare(long_plan, _run(rows, logged))
     assert result.verdict.kind == "differs"
     assert len(full) <= 4, full
+
+
+def test_the_training_flags_describe_the_loop_of_a_config_that_leaves_it_out(
+        tmp_path: Path) -> None:
+    # a config without its dataset (as a TrainingArguments file is) verifies with the
+    # training flags plot and check take, and their errors name the flag
+    spec = tmp_path / "cosine.yaml"
+    spec.write_text("optimizer: {type: SGD, lr: 0.1}\n"
+                    "scheduler: {type: CosineAnnealingLR, T_max: 40}\n")
+    loop = ["--framework", "hf-trainer", "--batch-size", "2", "--epochs", "2"]
+    follows = CliRunner().invoke(app, ["verify", str(spec), str(DATA / "hf_follows"), *loop,
+                                       "--dataset-size", "40"])
+    assert follows.exit_code == 0 and "follows the plan" in follows.output
+    half = CliRunner().invoke(app, ["verify", str(spec), str(DATA / "hf_follows"), *loop,
+                                    "--dataset-size", "20"])
+    assert half.exit_code == 1 and "the run is longer than the plan" in half.output
+    bad = CliRunner().invoke(app, ["verify", str(spec), str(DATA / "hf_follows"), *loop,
+                                   "--dataset-size", "0"])
+    assert bad.exit_code == 2
+    assert "--dataset-size: expected an integer >= 1, got 0" in bad.output
