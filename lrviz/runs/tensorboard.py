@@ -180,6 +180,8 @@ def _rows(buffer: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     gaps = np.diff(starts)
     cuts = np.flatnonzero(gaps[1:] != gaps[:-1]) + 1  # a new spacing begins here
     if cuts.size > n // 16:  # no even spacing to speak of
+        if width > _GATHERED:  # an index per byte would take 8 times the records' size
+            return np.stack([buffer[s:s + width] for s in starts.tolist()])
         return buffer[starts[:, None] + np.arange(width)]
     views = []
     for first, stop in zip([0, *cuts.tolist()], [*cuts.tolist(), n], strict=True):
@@ -206,6 +208,9 @@ def _columns(buffer: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
 
 
 _BLOCK_BYTES = 1 << 17
+
+
+_GATHERED = 64  # wider records, unevenly spaced, are copied one by one
 
 
 def _u32(columns: np.ndarray) -> np.ndarray:
