@@ -111,28 +111,50 @@ def build(folder: Path, svg: bool = False, allow_import: bool = False,
     if any(e.error is not None for e in entries):
         return entries
     count = jobs_for(jobs, len(entries))
-    if before_running is not None and count == 1:  # workers set themselves up
-        before_running()
-    done = run(_render, [(specs[i], svg) for i in range(len(entries))], count)
+    # Drawing is nearly all of a gallery's work, simulating a few percent. So this process
+    # simulates (importing torch while the forkserver imports matplotlib, on the other
+    # core) and hands each trace over as it is made; the workers only draw and never
+    # import torch, so the first figure starts as soon as the first trace exists.
+    done = run(_render, [(specs[i], svg) for i in range(len(entries))], count,
+               prepare=_simulate, preload=_DRAW, starting=before_running)
     for entry, (trace, images, error) in zip(entries, done, strict=True):
         entry.trace, entry.images, entry.error = trace, images, error
     return entries
 
 
-def _render(item: tuple[Spec, bool]) -> tuple[Trace | None, dict[str, bytes], LrvizError | None]:
-    """One spec simulated and its images rendered into bytes (in a worker, or here)."""
+# What a drawing worker needs, imported once by the forkserver (torch is not among them).
+_DRAW = ("matplotlib.figure", "matplotlib.backends.backend_agg",
+         "matplotlib.backends.backend_svg", "lrviz.api", "lrviz.gallery",
+         "lrviz.render.figure", "lrviz.workers")
+
+Simulated = tuple["Trace | None", bool, "LrvizError | None"]
+
+
+def _simulate(item: tuple[Spec, bool]) -> Simulated:
+    """One spec simulated (in this process), for :func:`_render`."""
     from lrviz.api import simulate
-    from lrviz.render.figure import render_bytes
 
     spec, svg = item
-    images: dict[str, bytes] = {}
-    trace = None
     try:
-        trace = simulate(spec)
-        images[f"{spec.name}.png"] = render_bytes(trace, ".png")
-        if svg:
-            images[f"{spec.name}.svg"] = render_bytes(trace, ".svg")
+        return simulate(spec), svg, None
     except LrvizError as exc:  # kept, as the loop always kept it: the gallery reports it
+        return None, svg, exc
+
+
+def _render(item: Simulated) -> tuple[Trace | None, dict[str, bytes], LrvizError | None]:
+    """One simulated spec's images rendered into bytes (in a worker, or here)."""
+    from lrviz.render.figure import render_bytes
+
+    trace, svg, error = item
+    images: dict[str, bytes] = {}
+    if trace is None:
+        return None, images, error
+    name = trace.spec.name
+    try:
+        images[f"{name}.png"] = render_bytes(trace, ".png")
+        if svg:
+            images[f"{name}.svg"] = render_bytes(trace, ".svg")
+    except LrvizError as exc:
         return trace, images, exc
     return trace, images, None
 

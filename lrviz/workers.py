@@ -10,12 +10,15 @@ Workers are forked from multiprocessing's *forkserver*: a fresh interpreter, sta
 for the run, that imports torch, matplotlib and lrviz's modules once (it runs nothing:
 no torch operation, no thread of torch's) and then forks one worker per core. A worker
 so starts with the imports done, for a few milliseconds of CPU instead of the seconds a
-spawned interpreter spends importing torch again; the parent of a parallel run never
-imports torch at all. Workers are never forked from the parent itself, which may hold
-matplotlib's state and torch's threads. Each worker sets itself up as the CLI's own
-process is set up, so outputs are byte-identical to a one-worker run. The forkserver is
-stopped at the end of the run (so the next run starts from the current folder and
-environment); where there is no forkserver (Windows), workers are spawned.
+spawned interpreter spends importing torch again. A caller can split the work:
+``prepare`` runs in the parent and ``fn`` in the workers, with their own ``preload`` (the
+gallery simulates in the parent, importing torch while the forkserver imports matplotlib,
+and its workers only draw, never importing torch). Workers are never forked from the
+parent itself, which may hold matplotlib's state and torch's threads. Each worker sets
+itself up as the CLI's own process is set up, so outputs are byte-identical to a
+one-worker run. The forkserver is stopped at the end of the run (so the next run starts
+from the current folder and environment); where there is no forkserver (Windows), workers
+are spawned.
 
 Interrupts: workers ignore SIGINT (a Ctrl-C reaches the whole process group; the
 parent alone decides), and whatever ends the parent early (an exception, SIGINT,
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
     from lrviz.trace import Trace
 
 T = TypeVar("T")
+U = TypeVar("U")
 R = TypeVar("R")
 
 
@@ -57,34 +62,60 @@ def jobs_for(requested: int | None, items: int, flag: str = "--jobs") -> int:
     return max(1, min(wanted, items))
 
 
-def run(fn: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
-    """``[fn(item) for item in items]``, on ``jobs`` worker processes when ``jobs > 1``.
+def run(fn: Callable[[U], R], items: Sequence[T], jobs: int,
+        prepare: Callable[[T], U] | None = None, preload: Sequence[str] | None = None,
+        starting: Callable[[], object] | None = None) -> list[R]:
+    """``[fn(prepare(item)) for item in items]``, ``fn`` on ``jobs`` worker processes when
+    ``jobs > 1``; ``prepare`` (none: the item itself) always runs in this process.
 
-    ``fn`` and the items must pickle (a module-level function; specs do, expressions
-    included). An exception ``fn`` raises in a worker is raised here, as it would have
-    been by the loop; an exception here ends every worker first.
+    ``fn`` and what it is given must pickle (a module-level function; specs do,
+    expressions included). ``preload``: the modules the forkserver imports for the
+    workers (default: torch, matplotlib and lrviz's, for workers that simulate).
+    ``starting`` is called once in this process before the first item, while the
+    forkserver imports (so both cores work). An exception ``fn`` raises in a worker is
+    raised here, as it would have been by the loop; an exception here ends every worker
+    first.
     """
     if jobs <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
+        if starting is not None:
+            starting()
+        if prepare is None:
+            return [fn(item) for item in items]  # type: ignore[arg-type]
+        return [fn(prepare(item)) for item in items]
     import multiprocessing
 
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(list(_PRELOAD))
-    # A signal while the pool starts would leave no pool to terminate: hold SIGINT and
-    # SIGTERM back until it exists (they are then raised in the try below). The workers
-    # inherit the mask and lift it in _start_worker, once SIGINT is ignored there.
+    # A signal while the server or the pool starts would leave nothing to stop: hold
+    # SIGINT and SIGTERM back meanwhile (they are then raised in the try below). The
+    # workers inherit the mask and lift it in _start_worker, once SIGINT is ignored there.
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
-        pool = context.Pool(min(jobs, len(items)), initializer=_start_worker)
+        if method == "forkserver":
+            from multiprocessing import forkserver
+
+            context.set_forkserver_preload(list(_PRELOAD if preload is None else preload))
+            forkserver.ensure_running()  # it imports the preload while `starting` runs
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
     try:
+        if starting is not None:
+            starting()
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         try:
-            # one item at a time: specs differ a lot in cost, so a worker takes the next
-            # one when it is free; imap keeps the order of the inputs
-            results = list(pool.imap(fn, items, chunksize=1))
+            pool = context.Pool(min(jobs, len(items)), initializer=_start_worker)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        try:
+            if prepare is None:
+                # one item at a time: specs differ a lot in cost, so a worker takes the
+                # next one when it is free; imap keeps the order of the inputs
+                results = list(pool.imap(fn, items, chunksize=1))  # type: ignore[arg-type]
+            else:
+                # each item handed over as soon as it is prepared, to whichever worker
+                # is free; the list keeps the order of the inputs
+                pending = [pool.apply_async(fn, (prepare(item),)) for item in items]
+                results = [p.get() for p in pending]
         except BaseException:
             pool.terminate()
             pool.join()
@@ -128,6 +159,8 @@ def _start_worker() -> None:
     # (one thread per core, spinning between operations) would make them fight over them.
     # A schedule's tensors hold one value, so no result depends on it.
     os.environ["OMP_NUM_THREADS"] = "1"
+    if "torch" not in sys.modules:  # a worker that only draws never imports it
+        return
     import torch
 
     torch.set_num_threads(1)

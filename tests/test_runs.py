@@ -270,3 +270,35 @@ def test_event_files_decoded_at_once_keep_each_tags_order(tmp_path: Path) -> Non
                                          bytes(flipped)))
     assert "truncated" in _refused(_write(tmp_path / "events.out.tfevents.4.host",
                                           bytes(flipped[:-3])))
+
+
+def _crc32c(data: bytes) -> int:
+    """The masked CRC-32C a bit at a time: the definition, to hold the fast one to."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    crc ^= 0xFFFFFFFF
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+@pytest.mark.parametrize("length", [1, 8, 27, 64, 1025])
+def test_event_file_crcs_column_by_column_match_the_definition(length: int) -> None:
+    # many records of one length, some bytes the same in all (one lookup for the column)
+    rng = np.random.default_rng(length)
+    records = rng.integers(0, 256, (100, length), dtype=np.uint8)
+    records[:, ::3] = 7
+    columns = np.ascontiguousarray(records.T)
+    assert tensorboard._crc_columns(columns).tolist() == [_crc32c(r.tobytes()) for r in records]
+
+
+def test_event_files_a_corrupt_checksum_itself_is_refused(tmp_path: Path) -> None:
+    records = [_long_scalar(tag, step, 0.5) for step in range(3000) for tag in ("lr", "loss")]
+    good = b"".join(_record(r) for r in records)
+    at = sum(len(r) + 16 for r in records[:2001])  # record 2001, in a stretch taken whole
+    for offset, what in ((8, "length checksum"), (12 + len(records[2001]) + 2, "data checksum")):
+        flipped = bytearray(good)
+        flipped[at + offset] ^= 0x10
+        path = _write(tmp_path / "events.out.tfevents.5.host", bytes(flipped))
+        assert f"record 2001 (byte {at}) fails its {what}" in _refused(path)

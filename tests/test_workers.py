@@ -161,3 +161,18 @@ def test_an_interrupted_parallel_gallery_ends_its_workers_and_writes_nothing(
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def _torch_imported(_: object) -> bool:
+    import sys
+
+    return "torch" in sys.modules
+
+
+def test_drawing_workers_never_import_torch() -> None:
+    # the gallery's workers only draw: the forkserver preloads no torch, and they import none
+    from lrviz import gallery, workers
+
+    seen = workers.run(_torch_imported, [0, 1, 2], 2, prepare=lambda item: item,
+                       preload=gallery._DRAW)
+    assert seen == [False, False, False]

@@ -14,7 +14,6 @@ logger the steps taken, a hand-made loop its own): both 0 and 1 are tried.
 
 from __future__ import annotations
 
-import re
 import struct
 from pathlib import Path
 
@@ -33,11 +32,8 @@ _HEADER = struct.Struct("<QI")
 _F32 = struct.Struct("<f")
 _F64 = struct.Struct("<d")
 _DT_FLOAT, _DT_DOUBLE = 1, 2
-# The layout nearly every scalar record has (SummaryWriter.add_scalar, one value per Event):
-# wall_time, step, summary{value{tag, simple_value}}. Matched first, as it is much faster
-# than field-by-field decoding; anything else is decoded field by field.
-_SIMPLE = re.compile(rb"\x09.{8}\x10([\x80-\xff]{0,9}[\x00-\x7f])\x2a(.)\x0a(.)\x0a(.)",
-                     re.DOTALL)
+# tag -> (steps, values, whether each value was a float32), in the order written
+Scalars = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def _files(folder: Path) -> list[Path]:
@@ -59,7 +55,7 @@ def detect(path: Path, data: bytes | None) -> int:
 
 
 def read(path: Path, data: bytes | None, options: Options) -> LoggedRun:
-    scalars: dict[str, tuple[list[int], list[float], list[bool]]] = {}
+    scalars: Scalars = {}
     if data is None:
         files = _files(path)
         folders = sorted({str(f.parent) for f in files})
@@ -79,21 +75,21 @@ def read(path: Path, data: bytes | None, options: Options) -> LoggedRun:
     tag = pick_tag(sorted(scalars), options.tag, source)
     steps, values, single = scalars[tag]
     return make_run(steps, values, tag=tag, source=source, format=NAME,
-                    float32=all(single), first_step=None)
+                    float32=bool(single.all()), first_step=None)
 
 
-def _merge(into: dict[str, tuple[list[int], list[float], list[bool]]],
-           more: dict[str, tuple[list[int], list[float], list[bool]]]) -> None:
+def _merge(into: Scalars, more: Scalars) -> None:
     """A later file of the same run: from its first step on, it replaces what came before
     (a resumed run writes a new file and logs its steps again, as TensorBoard purges)."""
     for tag, (steps, values, single) in more.items():
-        if tag not in into or not steps:
-            into[tag] = (list(steps), list(values), list(single))
+        if tag not in into or not steps.size:
+            into[tag] = (steps, values, single)
             continue
         old_steps, old_values, old_single = into[tag]
-        keep = sum(1 for s in old_steps if s < steps[0])  # steps were increasing
-        into[tag] = (old_steps[:keep] + steps, old_values[:keep] + values,
-                     old_single[:keep] + single)
+        keep = int(np.count_nonzero(old_steps < steps[0]))  # steps were increasing
+        into[tag] = (np.concatenate([old_steps[:keep], steps]),
+                     np.concatenate([old_values[:keep], values]),
+                     np.concatenate([old_single[:keep], single]))
 
 
 def _framed(data: bytes) -> bool:
@@ -104,120 +100,191 @@ def _framed(data: bytes) -> bool:
     return _masked_crc(data[:8]) == crc and 16 + length <= len(data)
 
 
-def decode_events(data: bytes, source: str) -> dict[str, tuple[list[int], list[float], list[bool]]]:
+def decode_events(data: bytes, source: str) -> Scalars:
     """Every scalar of an event file: tag -> (steps, values, whether each was float32).
 
-    The common records (see :func:`_simple`) are decoded all at once with numpy; the
-    others field by field. Each tag keeps the order its records were written in.
+    Records are taken a length at a time, their bytes as one array with a row per byte
+    position (:func:`_columns`): their CRCs are checked and the common records (see
+    :func:`_simple`) decoded from it with numpy; the others field by field. Each tag keeps
+    the order its records were written in.
     """
     starts, lengths = _frame(data, source)
-    _check_crcs(data, starts, lengths, source)
     buffer = np.frombuffer(data, dtype=np.uint8)
-    found, tags, steps, values = _simple(buffer, starts, lengths)
-    rest: dict[str, tuple[list[int], list[float], list[bool]]] = {}
-    order: dict[str, list[int]] = {}
-    for index in np.flatnonzero(~found).tolist():
-        start = int(starts[index])
-        before = {tag: len(v[0]) for tag, v in rest.items()}
-        try:
-            _event(data, start + 12, start + 12 + int(lengths[index]), rest)
-        except (IndexError, ValueError, struct.error):
-            raise SpecError(f"record {index} (byte {start}) is not a valid Event; expected "
-                            f"{DESCRIPTION}", source) from None
-        for tag, v in rest.items():
-            order.setdefault(tag, []).extend([index] * (len(v[0]) - before.get(tag, 0)))
-    out: dict[str, tuple[list[int], list[float], list[bool]]] = {}
-    for tag in sorted(set(tags) | set(rest)):
-        index = tags.get(tag, np.zeros(0, dtype=np.int64))
-        if tag not in rest:
-            out[tag] = (steps[index].tolist(), values[index].tolist(), [True] * index.size)
-            continue
-        more_steps, more_values, more_single = rest[tag]
-        every = np.concatenate([index, np.asarray(order[tag], dtype=np.int64)])
-        by = np.argsort(every, kind="stable")
-        out[tag] = (np.concatenate([steps[index], np.asarray(more_steps, np.int64)])[by].tolist(),
-                    np.concatenate([values[index], np.asarray(more_values)])[by].tolist(),
-                    np.concatenate([np.ones(index.size, bool), np.asarray(more_single, bool)]
-                                   )[by].tolist())
-    return out
-
-
-def _simple(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray
-            ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """The records with the layout nearly every scalar has (``add_scalar``, one value per
-    Event): wall_time, step, summary{value{tag, simple_value}}, every length one byte.
-
-    For one record length and one step varint length every field sits at a fixed offset,
-    so a group of such records is checked and decoded by numpy views. Returns which records
-    matched, tag -> the matched records with that tag, and each record's step and value.
-    """
     n = starts.size
     found = np.zeros(n, dtype=bool)
     steps = np.zeros(n, dtype=np.int64)
     values = np.zeros(n, dtype=np.float64)
-    tags: dict[str, list[np.ndarray]] = {}
-    size = buffer.size
-    begin = starts + 12
-    # wall_time (double) then step (varint, <= 10 bytes): records long enough to hold them
-    usable = (lengths >= 24) & (lengths <= 10 + 10 + 6 + 127 + 5)
-    usable &= begin + 20 <= size
-    candidates = np.flatnonzero(usable)
-    if candidates.size:
-        head = begin[candidates]
-        ok = (buffer[head] == 0x09) & (buffer[head + 9] == 0x10)
-        candidates, head = candidates[ok], head[ok]
-    if candidates.size == 0:
-        return found, {}, steps, values
-    window = buffer[head[:, None] + 10 + np.arange(10)]
-    ends = window < 0x80
-    has_end = ends.any(axis=1)
-    varint = np.argmax(ends, axis=1) + 1
-    candidates, window, varint = candidates[has_end], window[has_end], varint[has_end]
-    keys = lengths[candidates] * 16 + varint
-    for key in np.unique(keys).tolist():
-        length, v = divmod(int(key), 16)
-        chosen = candidates[keys == key]
-        at = begin[chosen] + 10 + v  # the summary's key
+    parts: dict[str, list[np.ndarray]] = {}
+    bad_head: list[int] = []
+    bad_data: int | None = None
+    for length in np.unique(lengths).tolist():
+        chosen = np.flatnonzero(lengths == length)
+        checked = length <= CHECKED  # longer ones by their framing only: the length's CRC
+        cols = _columns(buffer, starts[chosen], 16 + length if checked else 12)
+        bad = np.flatnonzero(_u32(cols[8:12]) != _masked_crc(_LENGTH.pack(length)))
+        bad_head += chosen[bad[:1]].tolist()
+        if not checked:
+            continue
+        body = cols[12:12 + length]
+        if bad_data is None:
+            bad = np.flatnonzero(_crc_columns(body) != _u32(cols[12 + length:]))
+            bad_data = int(chosen[bad[0]]) if bad.size else None
+        _simple(body, chosen, found, steps, values, parts)
+    if bad_head:
+        first = min(bad_head)
+        raise SpecError(f"record {first} (byte {starts[first]}) fails its length checksum; "
+                        f"expected {DESCRIPTION}", source)
+    if bad_data is not None:
+        raise SpecError(f"record {bad_data} (byte {starts[bad_data]}) fails its data "
+                        f"checksum; expected {DESCRIPTION}", source)
+    tags = {tag: np.sort(np.concatenate(p)) for tag, p in parts.items()}
+    rest: dict[str, tuple[list[int], list[float], list[bool]]] = {}
+    order: dict[str, list[int]] = {}
+    for record in np.flatnonzero(~found).tolist():
+        start = int(starts[record])
+        before = {tag: len(v[0]) for tag, v in rest.items()}
+        try:
+            _event(data, start + 12, start + 12 + int(lengths[record]), rest)
+        except (IndexError, ValueError, struct.error):
+            raise SpecError(f"record {record} (byte {start}) is not a valid Event; expected "
+                            f"{DESCRIPTION}", source) from None
+        for tag, v in rest.items():
+            order.setdefault(tag, []).extend([record] * (len(v[0]) - before.get(tag, 0)))
+    out: Scalars = {}
+    for tag in sorted(set(tags) | set(rest)):
+        index = tags.get(tag, np.zeros(0, dtype=np.int64))
+        if tag not in rest:
+            out[tag] = (steps[index], values[index], np.ones(index.size, dtype=bool))
+            continue
+        more_steps, more_values, more_single = rest[tag]
+        every = np.concatenate([index, np.asarray(order[tag], dtype=np.int64)])
+        by = np.argsort(every, kind="stable")
+        out[tag] = (np.concatenate([steps[index], np.asarray(more_steps, np.int64)])[by],
+                    np.concatenate([values[index], np.asarray(more_values, np.float64)])[by],
+                    np.concatenate([np.ones(index.size, bool), np.asarray(more_single, bool)]
+                                   )[by])
+    return out
+
+
+def _rows(buffer: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """The ``width`` bytes at each of ``starts`` (every one inside ``buffer``), as rows.
+
+    Records of one length mostly sit at even intervals (the same few records logged step
+    after step), so the rows are read as strided views of the file, one per stretch of
+    even spacing, rather than gathered byte by byte through an index array.
+    """
+    n = starts.size
+    if n <= 1:
+        return np.stack([buffer[s:s + width] for s in starts.tolist()]) if n else \
+            np.zeros((0, width), dtype=np.uint8)
+    gaps = np.diff(starts)
+    cuts = np.flatnonzero(gaps[1:] != gaps[:-1]) + 1  # a new spacing begins here
+    if cuts.size > n // 16:  # no even spacing to speak of
+        if width > _GATHERED:  # an index per byte would take 8 times the records' size
+            return np.stack([buffer[s:s + width] for s in starts.tolist()])
+        return buffer[starts[:, None] + np.arange(width)]
+    views = []
+    for first, stop in zip([0, *cuts.tolist()], [*cuts.tolist(), n], strict=True):
+        step = int(gaps[first]) if stop - first > 1 else width
+        views.append(np.lib.stride_tricks.as_strided(
+            buffer[int(starts[first]):], shape=(stop - first, width),
+            strides=(step, 1), writeable=False))
+    return views[0] if len(views) == 1 else np.concatenate(views)
+
+
+def _columns(buffer: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """The ``width`` bytes at each of ``starts`` a byte position at a time: row i holds
+    byte i of every record, so that each check and field is one contiguous array.
+
+    Transposed a block of records at a time: a block fits in the cache, where one
+    transposition of the whole would read the file once per byte position.
+    """
+    rows = _rows(buffer, starts, width)
+    out = np.empty((width, rows.shape[0]), dtype=np.uint8)
+    block = max(1, _BLOCK_BYTES // width)
+    for first in range(0, rows.shape[0], block):
+        out[:, first:first + block] = np.ascontiguousarray(rows[first:first + block]).T
+    return out
+
+
+_BLOCK_BYTES = 1 << 17
+
+
+_GATHERED = 64  # wider records, unevenly spaced, are copied one by one
+
+
+def _u32(columns: np.ndarray) -> np.ndarray:
+    """Four byte columns (rows of ``columns``) as little-endian uint32s."""
+    out = columns[0].astype(np.uint32)
+    for i in range(1, 4):
+        out |= columns[i].astype(np.uint32) << np.uint32(8 * i)
+    return out
+
+
+def _simple(body: np.ndarray, chosen: np.ndarray, found: np.ndarray, steps: np.ndarray,
+            values: np.ndarray, tags: dict[str, list[np.ndarray]]) -> None:
+    """Decode the records of one length, ``body`` (a column per byte, a record per
+    column; their indices ``chosen``), that have the layout nearly every scalar has
+    (``add_scalar``, one value per Event): wall_time, step, summary{value{tag,
+    simple_value}}, every length one byte.
+
+    For one step varint length every field sits at a fixed offset, so the records are
+    checked and decoded a byte column at a time. Marks them in ``found``, fills their
+    ``steps`` and ``values`` and adds their indices to ``tags`` under their tag.
+    """
+    length = body.shape[0]
+    # wall_time (double) then step (varint, <= 10 bytes), then a summary of one value
+    if not 24 <= length <= 10 + 10 + 6 + 127 + 5 or body.shape[1] == 0:
+        return
+    ok = (body[0] == 0x09) & (body[9] == 0x10)
+    varints = np.ones(body.shape[1], dtype=np.int64)  # the step's length in bytes
+    going = body[10] >= 0x80
+    for i in range(11, 20):
+        if not going.any():
+            break
+        varints += going
+        going &= body[i] >= 0x80
+    ok &= ~going  # longer than 10 bytes
+    for v in np.unique(varints[ok]).tolist():
         tag_size = length - v - 21
         if tag_size < 0:
             continue
+        at = 10 + v  # the summary's key
         expected = ((0, 0x2A), (1, length - 12 - v), (2, 0x0A), (3, length - 14 - v),
                     (4, 0x0A), (5, tag_size), (6 + tag_size, 0x15))
         if any(value > 0x7F for _, value in expected):
             continue
-        ok = np.ones(chosen.size, dtype=bool)
+        match = ok & (varints == v)
         for offset, value in expected:
-            ok &= buffer[at + offset] == value
-        chosen, at = chosen[ok], at[ok]
-        if chosen.size == 0:
+            match &= body[at + offset] == value
+        members = np.flatnonzero(match)
+        if members.size == 0:
             continue
-        digits = window[keys == key][ok][:, :v].astype(np.uint64) & np.uint64(0x7F)
-        step = np.zeros(chosen.size, dtype=np.uint64)
+        cols = body[:, members] if members.size < body.shape[1] else body
+        index = chosen[members]
+        step = np.zeros(members.size, dtype=np.uint64)
         for i in range(v):
-            step |= digits[:, i] << np.uint64(7 * i)
-        steps[chosen] = step.view(np.int64)
-        raw = buffer[(at + 7 + tag_size)[:, None] + np.arange(4)]
-        values[chosen] = np.ascontiguousarray(raw).view("<f4")[:, 0]
-        found[chosen] = True
-        names = buffer[(at + 6)[:, None] + np.arange(tag_size)]
-        for tag, members in _groups(names):
-            tags.setdefault(tag, []).append(chosen[members])
-    merged = {tag: np.sort(np.concatenate(parts)) for tag, parts in tags.items()}
-    return found, merged, steps, values
+            step |= (cols[10 + i] & 0x7F).astype(np.uint64) << np.uint64(7 * i)
+        steps[index] = step.view(np.int64)
+        values[index] = _u32(cols[at + 7 + tag_size:]).view("<f4")
+        found[index] = True
+        for tag, where in _groups(cols[at + 6:at + 6 + tag_size]):
+            tags.setdefault(tag, []).append(index[where])
 
 
 def _groups(names: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """The distinct rows of ``names`` (tags of one size) and where each occurs: a few tags
-    are picked out one by one (cheap); many fall back to sorting the rows."""
-    left = np.arange(names.shape[0])
+    """The distinct columns of ``names`` (tags of one size, a column each) and where each
+    occurs: a few tags are picked out one by one (cheap); many fall back to sorting."""
+    left = np.arange(names.shape[1])
     out: list[tuple[str, np.ndarray]] = []
     while left.size and len(out) < _FEW_TAGS:
-        first = names[left[0]]
-        same = (names[left] == first).all(axis=1)
+        first = names[:, left[0]]
+        rest = names if left.size == names.shape[1] else names[:, left]
+        same = (rest == first[:, None]).all(axis=0)
         out.append((bytes(first).decode("utf-8", "replace"), left[same]))
         left = left[~same]
     if left.size:
-        unique, inverse = np.unique(names[left], axis=0, return_inverse=True)
+        unique, inverse = np.unique(names[:, left].T, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         out.extend((bytes(name).decode("utf-8", "replace"), left[inverse == j])
                    for j, name in enumerate(unique))
@@ -281,8 +348,11 @@ def _repeat(buffer: np.ndarray, pos: int, walked: list[int], starts: list[np.nda
             return pos
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         at = pos + np.arange(count, dtype=np.int64)[:, None] * span + offsets[None, :]
-        raw = np.ascontiguousarray(buffer[at[..., None] + np.arange(8)])
-        same = (raw.view("<u8")[..., 0] == np.asarray(pattern, dtype=np.uint64)).all(axis=1)
+        spans = np.lib.stride_tricks.as_strided(buffer[pos:], shape=(count, span),
+                                                strides=(span, 1), writeable=False)
+        same = np.ones(count, dtype=bool)
+        for offset, length in zip(offsets.tolist(), pattern, strict=True):
+            same &= np.ascontiguousarray(spans[:, offset:offset + 8]).view("<u8")[:, 0] == length
         taken = count if same.all() else int(np.argmin(same))
         if taken:
             starts.append(at[:taken].reshape(-1))
@@ -300,47 +370,87 @@ def _table() -> np.ndarray:
 
 
 _CRC_TABLE = _table()
+_LENGTH = struct.Struct("<Q")
+
+
+def _zero_byte(crc: np.ndarray) -> np.ndarray:
+    """The CRC register after one more byte of zeros."""
+    return ((crc >> 8) ^ _CRC_TABLE[crc & 0xFF]).astype(np.uint32)
+
+
+# The CRC is linear: the byte-at-a-time step crc' = (crc >> 8) ^ T[(crc ^ b) & 0xFF] is
+# zero_byte(crc) ^ T[b]. So a message of n bytes has the CRC
+#     zero_byte^n(init) ^ XOR over i of zero_byte^(n-1-i)(T[b_i]),
+# one table lookup per byte, each byte's table chosen by its distance from the end
+# (_AFTER[k]: zero_byte^k applied to T), with no chain from one byte to the next. Records
+# of one length are so checked a column of bytes at a time, and a column whose byte is
+# the same in every record (the tag, the field keys) costs one lookup in all.
+_AFTER: list[np.ndarray] = [_CRC_TABLE]
+_POSITIONAL = 1024  # longer records (rare: not scalars) take the byte-at-a-time loop
+
+
+def _after(k: int) -> np.ndarray:
+    while len(_AFTER) <= k:
+        _AFTER.append(_zero_byte(_AFTER[-1]))
+    return _AFTER[k]
+
+
+def _init(length: int) -> int:
+    """zero_byte^length of the initial register."""
+    crc = np.array([0xFFFFFFFF], dtype=np.uint32)
+    for _ in range(length):
+        crc = _zero_byte(crc)
+    return int(crc[0])
+
+
+def _mask(crc: np.ndarray) -> np.ndarray:
+    crc = crc ^ np.uint32(0xFFFFFFFF)
+    return (((crc >> 15) | (crc << 17)) + np.uint32(0xA282EAD8)).astype(np.uint32)
+
+
+def _crc_columns(columns: np.ndarray) -> np.ndarray:
+    """The masked CRC-32C of each record of ``columns`` (uint8, a row per byte position,
+    a column per record)."""
+    length, n = columns.shape
+    if length > _POSITIONAL or n < 64:
+        return _crcs_of_rows(columns.T)
+    crc = np.full(n, _init(length), dtype=np.uint32)
+    constant = 0
+    varies = (columns != columns[:, :1]).any(axis=1).tolist()
+    for i, column in enumerate(columns):
+        table = _after(length - 1 - i)
+        if varies[i]:
+            crc ^= table[column]
+        else:
+            constant ^= int(table[column[0]])
+    crc ^= np.uint32(constant)
+    return _mask(crc)
 
 
 _CRC_BLOCK = 16
 
 
-def _crcs(buffer: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """The masked CRC-32C of ``length`` bytes at each of ``starts``, all at once."""
-    crc = np.full(starts.shape, 0xFFFFFFFF, dtype=np.uint32)
-    index = np.empty(starts.shape, dtype=np.uint32)
-    for first in range(0, length, _CRC_BLOCK):  # bytes gathered a block at a time
-        block = buffer[starts[:, None] + np.arange(first, min(first + _CRC_BLOCK, length))]
+def _crcs_of_rows(rows: np.ndarray) -> np.ndarray:
+    """The masked CRC-32C of each row, a byte at a time (every record length)."""
+    crc = np.full(rows.shape[0], 0xFFFFFFFF, dtype=np.uint32)
+    index = np.empty(rows.shape[0], dtype=np.uint32)
+    for first in range(0, rows.shape[1], _CRC_BLOCK):  # a block of columns at a time
+        block = np.ascontiguousarray(rows[:, first:first + _CRC_BLOCK])
         for column in block.T:
             np.bitwise_xor(crc, column, out=index)
             index &= 0xFF
             crc >>= 8
             crc ^= _CRC_TABLE[index]
-    crc ^= np.uint32(0xFFFFFFFF)
-    return (((crc >> 15) | (crc << 17)) + np.uint32(0xA282EAD8)).astype(np.uint32)
+    return _mask(crc)
+
+
+def _crcs(buffer: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """The masked CRC-32C of ``length`` bytes at each of ``starts``, all at once."""
+    return _crcs_of_rows(_rows(buffer, np.asarray(starts, dtype=np.int64), length))
 
 
 def _masked_crc(data: bytes) -> int:
-    return int(_crcs(np.frombuffer(data, np.uint8), np.array([0]), len(data))[0])
-
-
-def _check_crcs(data: bytes, starts: np.ndarray, lengths: np.ndarray, source: str) -> None:
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    u32 = lambda at: (buffer[at].astype(np.uint32) | buffer[at + 1].astype(np.uint32) << 8  # noqa: E731
-                      | buffer[at + 2].astype(np.uint32) << 16
-                      | buffer[at + 3].astype(np.uint32) << 24)
-    bad = np.flatnonzero(_crcs(buffer, starts, 8) != u32(starts + 8))
-    if bad.size:
-        raise SpecError(f"record {bad[0]} (byte {starts[bad[0]]}) fails its length checksum; "
-                        f"expected {DESCRIPTION}", source)
-    for length in np.unique(lengths[lengths <= CHECKED]).tolist():
-        chosen = np.flatnonzero(lengths == length)
-        at = starts[chosen] + 12
-        bad = np.flatnonzero(_crcs(buffer, at, length) != u32(at + length))
-        if bad.size:
-            index = chosen[bad[0]]
-            raise SpecError(f"record {index} (byte {starts[index]}) fails its data checksum; "
-                            f"expected {DESCRIPTION}", source)
+    return int(_crcs_of_rows(np.frombuffer(data, np.uint8)[None, :])[0])
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
