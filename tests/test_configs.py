@@ -247,7 +247,8 @@ def _write(tmp_path: Path, name: str, body: str) -> Path:
      "t.py: train_cfg.max_iters: 901 iterations end in a partial accumulation window of "
      "accumulative_counts 4, which lrviz cannot stop at; expected a multiple of 4"),
     ("t.py", "param_scheduler = [dict(type='OneCycleLR', eta_max=0.1), dict(type='PolyLR')]\n",
-     "t.py: param_scheduler[0].type: mmengine's OneCycleLR is not simulated"),
+     "t.py: param_scheduler[0].type: OneCycleLR is not a scheduler lrviz simulates in an "
+     "mmengine config"),
     ("t.yml", "base_model: x\nlr_scheduler: one_cycle\n",
      "t.yml: lr_scheduler: axolotl's own 'one_cycle' schedule is not simulated yet"),
     ("t.json", '{"train_batch_size": 8, "zero_optimization": {"stage": 1}}',

@@ -410,8 +410,8 @@ def _mmengine_list(t: Translation, found: list[dict[str, Any]], keys: list[str],
     for i, (s, key) in enumerate(zip(found, keys, strict=True)):
         kind = text(s.get("type"), t.at(f"{key}.type"))
         if kind not in known:
-            raise SpecError(f"mmengine's {kind} is not simulated; expected one of "
-                            f"{', '.join(known)}", t.at(f"{key}.type"))
+            raise SpecError(f"{kind} is not a scheduler lrviz simulates in an mmengine "
+                            f"config; expected one of {', '.join(known)}", t.at(f"{key}.type"))
         if iter_loop and s.get("by_epoch", True):
             raise SpecError("an epoch-based scheduler in an iteration-based run (train_cfg."
                             "max_iters) steps only once the run has ended; set by_epoch=False",
