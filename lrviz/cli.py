@@ -386,6 +386,7 @@ def verify(
     from_: FromFormat = None,
     allow_import: AllowImport = False,
     allow_path: AllowPath = None,
+    jobs: Jobs = None,
     debug: Debug = False,
     training: dict[str, Any] | None = None,
 ) -> None:
@@ -399,20 +400,18 @@ def verify(
         from lrviz.api import load_spec
         from lrviz.render import overlay
         from lrviz.render.escape import terminal
-        from lrviz.runs import Options, read_run
-        from lrviz.verify import verify as hold
+        from lrviz.runs import Options
+        from lrviz.verify import verify_paths
 
         outputs = output or []
         overlay.check_outputs(outputs)
         plan = load_spec(spec, {"training": training} if training else None, from_=from_,
                          allow_import=allow_import, allow_paths=tuple(allow_path or ()),
                          locations=training_locations(training))
-        options = Options(tag, step_column, lr_column, tuple(allow_path or ()))
-        logged = [read_run(run, options) for run in runs]  # all readable, or nothing runs
-        _lean_torch()
         for note in plan.notes:
             _say("note", note)
-        comparisons = hold(plan, logged)
+        options = Options(tag, step_column, lr_column, tuple(allow_path or ()))
+        comparisons = verify_paths(plan, runs, options, jobs, before_running=_lean_torch)
         for comparison in comparisons:
             typer.echo(terminal(comparison.line()))
         for path in overlay.write_outputs(comparisons, outputs):

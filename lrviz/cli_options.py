@@ -79,8 +79,8 @@ AllowPath = Annotated[list[Path] | None, typer.Option(
     "repeatable.")]
 Jobs = Annotated[int | None, typer.Option(
     "-j", "--jobs", metavar="N", show_default=False,
-    help="Worker processes to spread the specs over (default: one per core, at most one "
-    "per spec; 1: run them all in this process). The outputs are the same.")]
+    help="Worker processes to spread the specs (or runs) over (default: one per core, at "
+    "most one per input; 1: all in this process). The outputs are the same.")]
 
 
 # How a run's log is read (verify, compare, lrviz.runs.Options).

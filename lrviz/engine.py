@@ -176,6 +176,20 @@ def scheduler_class(sched: SchedulerSpec) -> Any:
     return getattr(module, info.factory[1])
 
 
+def _bare(value: Any) -> Any:
+    """An expression (or a list of them, one per param group) as its compiled function:
+    torch calls it every step, and the Expression around it (a functools.partial, so that
+    it pickles) costs a call of its own. torch keeps a plain function out of the
+    scheduler's state_dict, as it does a user's lambda."""
+    from lrviz.expr import Expression
+
+    if isinstance(value, Expression):
+        return value.func
+    if isinstance(value, list) and value and isinstance(value[0], Expression):
+        return [item.func if isinstance(item, Expression) else item for item in value]
+    return value
+
+
 def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec,
                     last_epoch: int | None = None) -> Any:
     """The scheduler for ``sched``, nested schedulers first, as user code would.
@@ -187,7 +201,7 @@ def build_scheduler(sched: SchedulerSpec, optimizer: Any, spec: Spec,
     """
     info = sched.info
     cls = scheduler_class(sched)
-    kwargs = dict(sched.params)
+    kwargs = {name: _bare(value) for name, value in sched.params.items()}
     takes_position = last_epoch is not None and not info.by_name and (
         "last_epoch" in inspect.signature(cls).parameters)
     if sched.children:

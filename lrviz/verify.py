@@ -20,7 +20,7 @@ different base lr); else "differs from step K".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,9 @@ import numpy as np
 from lrviz.runs.model import LoggedRun
 
 if TYPE_CHECKING:
+    from lrviz.runs.common import Options
     from lrviz.spec import Spec
+    from lrviz.trace import Trace
 
 TEXT_TOLERANCE = 1e-12  # relative, for decimal text only
 SCALE_TOLERANCE = 1e-6  # relative spread of log/plan that still counts as one constant
@@ -118,12 +120,47 @@ class Loop:
                    grad_accum=int(given.get("grad_accum", 1)), per_row=max(per_row, 1))
 
 
-def verify(spec: Spec, runs: Sequence[LoggedRun]) -> list[Comparison]:
-    """Simulate ``spec`` once and hold every run against it, aligned by the framework the
-    spec's ``training:`` names (its counting of logged steps), else by the log's format."""
-    from lrviz.api import simulate
+def verify_paths(spec: Spec, paths: Sequence[str], options: Options | None = None,
+                 jobs: int | None = None, before_running: Callable[[], object] | None = None
+                 ) -> list[Comparison]:
+    """``lrviz verify``: read the runs at ``paths`` and hold each against ``spec``.
 
-    trace = simulate(spec)
+    With one worker every run is read before anything runs (a log that cannot be read
+    is refused before torch is imported); with several (``jobs``, :mod:`lrviz.workers`)
+    the workers read the logs, importing no torch, while this process simulates the
+    plan. ``before_running`` is called before the simulation (the CLI's torch setup).
+    """
+    from functools import partial
+
+    from lrviz import workers
+    from lrviz.api import simulate
+    from lrviz.runs import read_run
+
+    def plan() -> Trace:
+        if before_running is not None:
+            before_running()
+        return simulate(spec)
+
+    count = workers.jobs_for(jobs, len(paths))
+    if count == 1:
+        logged = [read_run(path, options) for path in paths]
+        return verify(spec, logged, plan())
+    traces: list[Trace] = []
+    logged = workers.run(partial(read_run, options=options), list(paths), count,
+                         preload=("numpy", "lrviz.runs", "lrviz.verify"),
+                         starting=lambda: traces.append(plan()))
+    return verify(spec, logged, traces[0])
+
+
+def verify(spec: Spec, runs: Sequence[LoggedRun], trace: Trace | None = None
+           ) -> list[Comparison]:
+    """Hold every run against the plan of ``spec`` (its ``trace``, simulated here when
+    not given), aligned by the framework the spec's ``training:`` names (its counting of
+    logged steps), else by the log's format."""
+    if trace is None:
+        from lrviz.api import simulate
+
+        trace = simulate(spec)
     loop = Loop.of(spec)
     return [compare(trace.lrs[min(run.group, trace.groups - 1)], run, spec.name, loop)
             for run in runs]

@@ -14,6 +14,7 @@ from lrviz.cli import app
 from lrviz.errors import SpecError
 from lrviz.workers import jobs_for
 
+DATA = Path(__file__).parent / "runs_data"
 ROOT = Path(__file__).resolve().parents[1]
 # an expression (rebuilt from its text in the worker), a metric, a warmup, a composite
 SPECS = ("lambda", "plateau", "warmup_cosine", "chained")
@@ -176,3 +177,26 @@ def test_drawing_workers_never_import_torch() -> None:
     seen = workers.run(_torch_imported, [0, 1, 2], 2, prepare=lambda item: item,
                        preload=gallery._DRAW)
     assert seen == [False, False, False]
+
+
+def test_verify_on_two_workers_says_and_writes_the_same(runner: CliRunner,
+                                                        tmp_path: Path) -> None:
+    # the workers read the logs while this process simulates the plan
+    runs = [str(DATA / name) for name in ("hf_follows", "tb_fast", "lightning_follows")]
+    said = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / jobs
+        out.mkdir()
+        result = runner.invoke(app, ["verify", str(DATA / "cosine.yaml"), *runs, "--jobs", jobs,
+                                     "-o", str(out / "diff.csv"), "-o", str(out / "d.json")])
+        assert result.exit_code == 1, result.output  # tb_fast runs 2 times fast
+        said[jobs] = result.stdout.replace(str(out), "OUT")
+    assert said["1"] == said["2"]
+    for name in ("diff.csv", "d.json"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
+    bad = tmp_path / "trainer_state.json"
+    bad.write_text('{"log_history": [{"learning_rate": "x", "step": 1}]}')
+    refused = runner.invoke(app, ["verify", str(DATA / "cosine.yaml"), *runs, str(bad),
+                                  "--jobs", "2", "-o", str(tmp_path / "o.png")])
+    assert refused.exit_code == 2 and "expected a number" in refused.output
+    assert not (tmp_path / "o.png").exists()
