@@ -90,7 +90,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -254,6 +254,32 @@ LOGS: dict[str, Logs] = {
 }
 
 assert tuple(LOGS) == FRAMEWORKS, "one logging record per framework (lrviz.keys)"
+
+
+def axolotl_warmup_steps(ratio: float, training: dict[str, Any], share_of: str,
+                         where: str = "scheduler.warmup_ratio") -> Filled:
+    """axolotl's warmup without ``max_steps``: ``int(ratio * total)`` of its own count of
+    the run, ``total = ceil(dataset_size * epochs / (batch_size * grad_accum *
+    world_size))`` (calculate_total_num_steps without sample packing; normalize_config's
+    batch_size counts every process), at most 100 steps for its default
+    (``share_of="axolotl-default"``, ratio 0.03); a warmup of 1 step becomes 2."""
+    size, epochs = training.get("dataset_size"), training.get("epochs")
+    if size is None or epochs is None:
+        missing = "training.dataset_size" if size is None else "training.epochs"
+        raise SpecError(f"axolotl counts this warmup from the dataset's samples and epochs: "
+                        f"expected {missing} (--{missing[9:].replace('_', '-')} N)", where)
+    bs, ga, ws = (training.get(k) or 1 for k in ("batch_size", "grad_accum", "world_size"))
+    total = math.ceil(size * epochs / (bs * ga * ws))
+    steps = max(int(ratio * total), 0)
+    how = (f"int({_num(ratio)} × {total})"
+           f"{', at most 100' if share_of == 'axolotl-default' else ''}")
+    if share_of == "axolotl-default":
+        steps = min(steps, 100)
+    note = (f"warmup = {how} = {steps}, of axolotl's count of the run: ceil({size} samples × "
+            f"{_num(epochs)} epochs / ({bs} × {ga} × {ws})) = {total}")
+    if steps == 1:
+        steps, note = 2, f"{note}; 1 becomes 2, as axolotl sets it"
+    return Filled(steps, note)
 
 
 def hf_warmup_steps(warmup: float, num_training_steps: int,

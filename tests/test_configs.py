@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 import lrviz
 from lrviz.cli import app
+from lrviz.errors import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -842,6 +844,60 @@ def test_axolotl_warmup_ratio_in_warmup_steps_is_the_trainers(tmp_path: Path) ->
     opt = torch.optim.AdamW(model.parameters(), lr=5e-6)
     sched = transformers.Trainer(model=model, args=args).create_scheduler(50, optimizer=opt)
     assert lrs == _stepped(opt, sched, 50)
+
+
+_AXOLOTL_NO_MAX_STEPS = ("base_model: m\nlr_scheduler: cosine\nlearning_rate: 2e-4\n"
+                         "micro_batch_size: 4\ngradient_accumulation_steps: 2\nnum_epochs: 2\n")
+
+
+@pytest.mark.parametrize(("extra", "world", "warmup"), [
+    # int(ratio × ceil(samples × epochs / (micro batch × accumulation × processes)))
+    ("warmup_ratio: 0.1\n", 2, int(0.1 * math.ceil(1000 * 2 / (4 * 2 * 2)))),
+    ("warmup_ratio: 0.1\nsample_packing: false\n", 1, int(0.1 * math.ceil(2000 / 8))),
+    ("", 1, min(int(0.03 * math.ceil(1000 * 2 / 8)), 100)),  # axolotl's default warmup
+    ("", 1, 2),  # int(0.03 × 50) = 1, and 1 becomes 2 (dataset_size 200 below)
+])
+def test_axolotl_warmup_from_its_own_count_of_the_run(
+        extra: str, world: int, warmup: int, tmp_path: Path) -> None:
+    # without max_steps axolotl counts the run itself (calculate_total_num_steps without
+    # sample packing; normalize_config's batch_size counts every process)
+    path = _write(tmp_path, "ax.yml", _AXOLOTL_NO_MAX_STEPS + extra)
+    size = 200 if warmup == 2 else 1000
+    spec = lrviz.load_spec(path, {"training": {"dataset_size": size, "world_size": world}})
+    assert spec.scheduler.params["num_warmup_steps"] == warmup
+    assert any("of axolotl's count of the run" in note for note in spec.notes)
+
+
+def test_axolotl_warmup_with_sample_packing_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "ax.yml", _AXOLOTL_NO_MAX_STEPS + "sample_packing: true\n")
+    with pytest.raises(SpecError, match=r"ax.yml: lr_scheduler: with sample_packing axolotl "
+                       r"counts the run's steps from the packed tokens"):
+        lrviz.load_spec(path, {"training": {"dataset_size": 1000}})
+    no_size = _write(tmp_path, "ax2.yml", _AXOLOTL_NO_MAX_STEPS + "warmup_ratio: 0.1\n")
+    with pytest.raises(SpecError, match="dataset"):
+        lrviz.load_spec(no_size, {"training": {"batches_per_epoch": 100}})
+
+
+@pytest.mark.frameworks
+def test_axolotl_warmup_ratio_is_what_axolotl_hands_the_trainer(tmp_path: Path) -> None:
+    # axolotl itself does not install here: its builder's formula (int(ratio × total)) is
+    # handed to the real Trainer as warmup_steps, as axolotl does
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    import torch
+
+    path = _write(tmp_path, "ax.yml", _AXOLOTL_NO_MAX_STEPS + "warmup_ratio: 0.1\n")
+    spec = lrviz.load_spec(path, {"training": {"dataset_size": 1000}})
+    lrs = [float(x) for x in lrviz.simulate(spec).lrs[0]]
+    steps = int(spec.scheduler.params["num_training_steps"])
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path), report_to=[], use_cpu=True, learning_rate=2e-4,
+        per_device_train_batch_size=4, gradient_accumulation_steps=2, num_train_epochs=2,
+        warmup_steps=int(0.1 * math.ceil(1000 * 2 / 8)), lr_scheduler_type="cosine")
+    model = torch.nn.Linear(1, 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-4)
+    sched = transformers.Trainer(model=model, args=args).create_scheduler(steps, optimizer=opt)
+    assert lrs == _stepped(opt, sched, len(lrs))
 
 
 # mmengine configs compute their data pipelines; only what lrviz reads must be literal.

@@ -89,8 +89,17 @@ def _warmup(t: Translation, data: dict[str, Any]) -> None:
     ratio = data.get("warmup_ratio")
     key = "warmup_ratio" if ratio is not None else "lr_scheduler"
     if total is None:
-        raise SpecError("axolotl computes this warmup from its own count of the run's steps; "
-                        "give warmup_steps (or max_steps) to plot it exactly", t.at(key))
+        if data.get("sample_packing"):
+            raise SpecError("with sample_packing axolotl counts the run's steps from the "
+                            "packed tokens, which lrviz cannot know; give warmup_steps (or "
+                            "max_steps) to plot this warmup exactly", t.at(key))
+        # axolotl's own count of the run, from the training flags (lrviz.loop)
+        share = number(ratio, t.at(key), minimum=0) if ratio is not None else 0.03
+        t.put("scheduler.warmup_ratio", share,
+              key if ratio is not None else "lr_scheduler (axolotl's default warmup, 3%)")
+        t.put("scheduler.warmup_of", "axolotl" if ratio is not None else "axolotl-default",
+              f"{key} (a share of axolotl's own count of the run's steps)")
+        return
     if ratio is not None:
         steps = max(int(number(ratio, t.at(key), minimum=0) * total), 0)
         how = f"warmup_ratio × max_steps, rounded down (axolotl): {steps}"

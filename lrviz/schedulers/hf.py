@@ -41,6 +41,12 @@ _HF_WARMUP_RATIO = Param("warmup_ratio", FLOAT, "instead of num_warmup_steps: a 
                          "num_training_steps, ceil(ratio * num_training_steps) as HF Trainer "
                          "computes it", None, minimum=0, maximum=1, nullable=True,
                          own=True)
+_HF_WARMUP_OF = Param("warmup_of", CHOICE, "what warmup_ratio is a share of: training "
+                      "(ceil(ratio * num_training_steps), HF Trainer), axolotl (int(ratio * "
+                      "axolotl's count of the run, ceil(dataset_size * epochs / (batch_size * "
+                      "grad_accum * world_size))); a warmup of 1 step is 2) or axolotl-default "
+                      "(axolotl's warmup when none is given: that count * 0.03, at most 100)",
+                      "training", choices=("training", "axolotl", "axolotl-default"), own=True)
 _HF_TRAINING = Param("num_training_steps", INT, "scheduler steps of the whole schedule "
                      "(default: the run's scheduler steps)", minimum=1)
 _HF_CYCLES = Param("num_cycles", FLOAT, "cosine waves over the decay (0.5: down once)", 0.5,
@@ -155,7 +161,7 @@ def _hf(kind: str, help: str, params: tuple[Param, ...], cls: type[Hf] = Hf,
     length = {"length_param": "num_training_steps"} if "num_training_steps" in {
         p.name for p in params} else {}
     if _HF_WARMUP in params and length:
-        params = (*params, _HF_WARMUP_RATIO)
+        params = (*params, _HF_WARMUP_RATIO, _HF_WARMUP_OF)
     return cls(f"hf:{kind}", (), help, params, module="transformers.optimization",
                attr=kind, extra="hf", **{**length, **more})
 
