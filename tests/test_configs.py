@@ -846,6 +846,19 @@ def test_axolotl_warmup_ratio_in_warmup_steps_is_the_trainers(tmp_path: Path) ->
     assert lrs == _stepped(opt, sched, 50)
 
 
+def test_a_hydra_primary_config_points_at_the_composed_one(tmp_path: Path) -> None:
+    # lightning-hydra-template's train.yaml: its scheduler is in a file the defaults compose
+    path = _write(tmp_path, "train.yaml", "# @package _global_\ndefaults:\n  - _self_\n"
+                  "  - data: mnist\n  - model: mnist\n  - logger: null\n  - trainer: default\n"
+                  "task_name: train\n")
+    with pytest.raises(SpecError) as caught:
+        lrviz.load_spec(path)
+    assert str(caught.value) == f"{path}: defaults: " + (
+        "a Hydra primary config: its defaults list composes other files "
+        "(data: mnist, model: mnist, trainer: default); lrviz reads the composed config, the "
+        "run's .hydra/config.yaml or what `python train.py --cfg job` prints")
+
+
 _AXOLOTL_NO_MAX_STEPS = ("base_model: m\nlr_scheduler: cosine\nlearning_rate: 2e-4\n"
                          "micro_batch_size: 4\ngradient_accumulation_steps: 2\nnum_epochs: 2\n")
 

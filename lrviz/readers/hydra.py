@@ -39,7 +39,16 @@ def detect(data: dict[str, Any]) -> int:
     found = [(p, n) for p, n in _targets(data, "", 0)]
     if any(_target(n).startswith(_SCHEDULERS + _OPTIMIZERS) for _, n in found):
         return 10
-    return 4 if found else 0
+    return 4 if found or _composes(data) else 0
+
+
+def _composes(data: dict[str, Any]) -> list[str]:
+    """The groups a primary config's ``defaults:`` list composes (``model: mnist``)."""
+    defaults = data.get("defaults")
+    if not isinstance(defaults, list):
+        return []
+    return [f"{k}: {v}" for item in defaults if isinstance(item, dict)
+            for k, v in item.items() if isinstance(k, str) and v is not None]
 
 
 def _targets(node: Any, path: str, depth: int) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -76,6 +85,13 @@ def read(data: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, s
             raise SpecError(f"{_target(other[1])} is not a torch scheduler; lrviz simulates "
                             "torch.optim.lr_scheduler classes",
                             t.at(f"{other[0]}._target_" if other[0] else "_target_"))
+        groups = _composes(data)
+        if groups:  # its scheduler is in one of the files it composes
+            shown = ", ".join(groups[:3]) + (", ..." if len(groups) > 3 else "")
+            raise SpecError(f"a Hydra primary config: its defaults list composes other files "
+                            f"({shown}); lrviz reads the composed config, the run's "
+                            ".hydra/config.yaml or what `python train.py --cfg job` prints",
+                            t.at("defaults"))
         raise SpecError("a Hydra config without a torch scheduler or optimizer (_target_: "
                         "torch.optim.lr_scheduler.X); the schedule is set in code, not here",
                         source)
