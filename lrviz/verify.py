@@ -96,9 +96,13 @@ class Loop:
     processes: bool = False  # the framework's N is its process count
     grad_accum: int = 1
     per_row: int = 1  # scheduler steps the plan makes per row (1 when it varies)
+    epoch_rows: int = 0  # optimizer steps in an epoch, when the plan steps once per epoch
 
     def cause(self, speed: int) -> str:
         """Why the scheduler would step ``speed`` times per optimizer step."""
+        if speed == self.epoch_rows:  # the run stepped every optimizer step, the plan not
+            return (f"likelier here: the run stepped it every optimizer step, the plan once "
+                    f"per epoch of {speed} steps; set interval: step in the spec")
         if self.processes:
             return f"{self.fast}: {speed} processes"
         if speed == self.grad_accum:
@@ -117,7 +121,8 @@ class Loop:
         return cls(first_step=logs.first_step,
                    positions=plan.positions if logs.unit == "batch" else None,
                    fast=logs.fast, processes=RULES[plan.framework].per_process,
-                   grad_accum=int(given.get("grad_accum", 1)), per_row=max(per_row, 1))
+                   grad_accum=int(given.get("grad_accum", 1)), per_row=max(per_row, 1),
+                   epoch_rows=(plan.steps_per_epoch or 0) if plan.interval == "epoch" else 0)
 
 
 def verify_paths(spec: Spec, paths: Sequence[str], options: Options | None = None,

@@ -380,3 +380,18 @@ def test_the_training_flags_describe_the_loop_of_a_config_that_leaves_it_out(
                                    "--dataset-size", "0"])
     assert bad.exit_code == 2
     assert "--dataset-size: expected an integer >= 1, got 0" in bad.output
+
+
+def test_a_plan_stepped_per_epoch_against_a_run_stepped_per_step_names_the_interval(
+        tmp_path: Path) -> None:
+    # Lightning steps a scheduler per epoch unless told interval: step; the run (every
+    # step) then runs 4 times fast against a plan of 4-step epochs, and the line says why
+    spec = _training_spec(tmp_path, framework="lightning", batches_per_epoch=4, epochs=10)
+    code, out = _verify(spec, DATA / "tb_follows")
+    assert code == 1
+    assert "runs 4 times fast" in out
+    assert "likelier here: the run stepped it every optimizer step, the plan once per epoch " \
+           "of 4 steps; set interval: step in the spec" in out
+    fixed = _training_spec(tmp_path, interval="step", framework="lightning",
+                           batches_per_epoch=4, epochs=10)
+    assert _verify(fixed, DATA / "tb_follows")[0] == 0
