@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lrviz import catalog, inputs, keys, loop
+from lrviz import catalog, inputs, keys, loop, warmups
 from lrviz.catalog import SCHEDULERS
 from lrviz.checker import (
     Checker,
@@ -180,7 +180,7 @@ def build_spec(
             and any(n.info.epoch_length_param for n in scheduler.walk())):
         notes.append(f"{scheduler.type} counts epochs and an epoch is 1 step "
                      "(steps_per_epoch, --steps-per-epoch, sets the epoch's length)")
-    scheduler = _warmup_ratios(check, scheduler, notes, training)
+    scheduler = warmups.fill_ratios(check, scheduler, notes, training)
     fed_steps = plan.metric_feeds(plateau_warmup.steps if plateau_warmup else 0)
     if metric is not None:
         metric = with_values(metric, fed_steps)
@@ -222,31 +222,6 @@ def build_spec(
         training=training,
         resume=resume,
     )
-
-
-def _warmup_ratios(check: Checker, sched: SchedulerSpec, notes: list[str],
-                   training: dict[str, Any] | None) -> SchedulerSpec:
-    """``warmup_ratio`` (hf: schedules) made into ``num_warmup_steps``, as HF Trainer does
-    (or as axolotl does, from its own count of the run: ``warmup_of``)."""
-    children = tuple(_warmup_ratios(check, c, notes, training) for c in sched.children)
-    params = dict(sched.params)
-    ratio = params.pop("warmup_ratio", None)
-    share_of = params.pop("warmup_of", None) or "training"
-    if ratio is None and share_of != "training":
-        raise check.fail(join_key(sched.path, "warmup_of"), "expected warmup_ratio beside it")
-    if ratio is not None:
-        path = join_key(sched.path, "warmup_ratio")
-        if params.get("num_warmup_steps"):
-            raise check.fail(path, "expected no value beside num_warmup_steps; give one of them")
-        if share_of == "training":
-            filled = loop.hf_warmup_steps(ratio, int(params["num_training_steps"]),
-                                          check.where(path))
-        else:
-            filled = loop.axolotl_warmup_steps(ratio, training or {}, share_of,
-                                               check.where(path))
-        params["num_warmup_steps"] = filled.value
-        notes.append(f"{join_key(sched.path, 'num_warmup_steps')}: {filled.note}")
-    return SchedulerSpec(sched.info, params, children, sched.path)
 
 
 def _training(check: Checker, raw: dict[str, Any]

@@ -314,8 +314,7 @@ def compare(
 ) -> None:
     """Several schedules on one figure or a grid, with a summary; logged runs beside them."""
     with _boundary(debug):
-        from lrviz import workers
-        from lrviz.compare import load_inputs, summarize
+        from lrviz.compare import load_inputs, run_inputs, summarize
         from lrviz.compare_runs import LoggedCurve, summarize_run
         from lrviz.render import outputs as render
         from lrviz.render.compare import write_comparison
@@ -339,15 +338,10 @@ def compare(
             loaded = [item if isinstance(item, LoggedCurve)
                       else replace(item, plot=replace(item.plot, log_y=chosen))
                       for item in loaded]
-        plans = [s for s in loaded if not isinstance(s, LoggedCurve)]
-        for spec in plans:
-            for note in spec.notes:
+        for spec in loaded:
+            for note in spec.notes if not isinstance(spec, LoggedCurve) else ():
                 _say("note", f"{spec.name}: {note}")
-        count = workers.jobs_for(jobs, len(plans)) if plans else 1
-        if count == 1 and plans:
-            _lean_torch()
-        done = iter(workers.run(workers.simulate_one, plans, count) if plans else [])
-        traces = [item if isinstance(item, LoggedCurve) else next(done) for item in loaded]
+        traces = run_inputs(loaded, jobs, before_running=_lean_torch)
         summaries = [summarize_run(t) if isinstance(t, LoggedCurve) else summarize(t)
                      for t in traces]
         _print_summary(summaries)

@@ -7,6 +7,7 @@ a comparison or a gallery pays for one torch import however many schedules it ho
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -168,6 +169,22 @@ def load_inputs(
                         "--sweep")
     _unique_names(items)
     return items
+
+
+def run_inputs(loaded: list[Spec | LoggedCurve], jobs: int | None = None,
+               before_running: Callable[[], object] | None = None
+               ) -> list[Trace | LoggedCurve]:
+    """The trace of every spec among ``loaded`` (spread over ``jobs`` workers,
+    :mod:`lrviz.workers`), the logged runs as they are, in the order given.
+    ``before_running`` is called before a run in this process (the CLI's torch setup)."""
+    from lrviz import workers
+
+    plans = [item for item in loaded if isinstance(item, Spec)]
+    count = workers.jobs_for(jobs, len(plans)) if plans else 1
+    if count == 1 and plans and before_running is not None:
+        before_running()
+    done = iter(workers.run(workers.simulate_one, plans, count) if plans else [])
+    return [item if isinstance(item, LoggedCurve) else next(done) for item in loaded]
 
 
 def sweep_variants(raw: dict[str, Any], sweep: str) -> list[tuple[dict[str, Any], dict[str, str]]]:

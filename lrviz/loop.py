@@ -90,7 +90,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -254,49 +254,6 @@ LOGS: dict[str, Logs] = {
 }
 
 assert tuple(LOGS) == FRAMEWORKS, "one logging record per framework (lrviz.keys)"
-
-
-def axolotl_warmup_steps(ratio: float, training: dict[str, Any], share_of: str,
-                         where: str = "scheduler.warmup_ratio") -> Filled:
-    """axolotl's warmup without ``max_steps``: ``int(ratio * total)`` of its own count of
-    the run, ``total = ceil(dataset_size * epochs / (batch_size * grad_accum *
-    world_size))`` (calculate_total_num_steps without sample packing; normalize_config's
-    batch_size counts every process), at most 100 steps for its default
-    (``share_of="axolotl-default"``, ratio 0.03); a warmup of 1 step becomes 2."""
-    size, epochs = training.get("dataset_size"), training.get("epochs")
-    if size is None or epochs is None:
-        missing = "training.dataset_size" if size is None else "training.epochs"
-        raise SpecError(f"axolotl counts this warmup from the dataset's samples and epochs: "
-                        f"expected {missing} (--{missing[9:].replace('_', '-')} N)", where)
-    bs, ga, ws = (training.get(k) or 1 for k in ("batch_size", "grad_accum", "world_size"))
-    total = math.ceil(size * epochs / (bs * ga * ws))
-    steps = max(int(ratio * total), 0)
-    how = (f"int({_num(ratio)} × {total})"
-           f"{', at most 100' if share_of == 'axolotl-default' else ''}")
-    if share_of == "axolotl-default":
-        steps = min(steps, 100)
-    note = (f"warmup = {how} = {steps}, of axolotl's count of the run: ceil({size} samples × "
-            f"{_num(epochs)} epochs / ({bs} × {ga} × {ws})) = {total}")
-    if steps == 1:
-        steps, note = 2, f"{note}; 1 becomes 2, as axolotl sets it"
-    return Filled(steps, note)
-
-
-def hf_warmup_steps(warmup: float, num_training_steps: int,
-                    where: str = "scheduler.warmup_ratio") -> Filled:
-    """HF's warmup length: ``warmup`` below 1 is a ratio of the run, ``ceil(ratio * total)``.
-
-    ``TrainingArguments.get_warmup_steps`` (transformers 5 takes the ratio in
-    ``warmup_steps`` itself; 4.x's ``warmup_ratio`` is the same rule).
-    """
-    if (isinstance(warmup, bool) or not isinstance(warmup, int | float | np.number)
-            or not math.isfinite(warmup) or warmup < 0):
-        raise SpecError(f"expected a number >= 0, got {warmup!r}", where)
-    if warmup >= 1:
-        return Filled(int(warmup), f"warmup {int(warmup)} steps as given")
-    steps = math.ceil(num_training_steps * warmup)
-    return Filled(steps, f"warmup = ceil({_num(warmup)} × {num_training_steps} training steps) "
-                         f"= {steps}, as HF Trainer computes it")
 
 
 def plan(loop: Loop, where: str = "training") -> Plan:
@@ -611,4 +568,4 @@ def _num(value: float | None) -> str:
 
 
 __all__ = ["FRAMEWORKS", "LOGS", "RULES", "X_AXES", "Filled", "Logs", "Loop", "Plan", "Rule",
-           "hf_warmup_steps", "plan"]
+           "plan"]

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from lrviz.errors import SpecError
-from lrviz.loop import FRAMEWORKS, RULES, Loop, Plan, hf_warmup_steps, plan
+from lrviz.loop import FRAMEWORKS, RULES, Loop, Plan, plan
+from lrviz.warmups import hf_warmup_steps
 
 RECORDINGS = Path(__file__).parent / "frameworks" / "recordings"
 
